@@ -1,0 +1,56 @@
+import { InvalidClientError } from '../errors/oauth-error.js';
+import type { ClientAuthMethod } from './client-auth-method.js';
+import { verifySecret } from './secret.js';
+
+const CHALLENGE = 'Basic realm="revokit", charset="UTF-8"';
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Undoes form-urlencoding; a value that is not validly encoded is taken as it is. */
+function formDecode(value: string): string {
+  const spaced = value.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+function decodeBase64(value: string): string {
+  const binary = atob(value);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return utf8.decode(bytes);
+}
+
+/**
+ * `client_secret_basic`: HTTP Basic with the client id and secret each form-urlencoded
+ * before Base64, so that secrets holding `:`, `%` or `+` survive.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export const clientSecretBasic: ClientAuthMethod = ({ authorization }) => {
+  if (!authorization || authorization.length < 6) return undefined;
+  if (authorization.slice(0, 6).toLowerCase() !== 'basic ') return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeBase64(authorization.slice(6).trim());
+  } catch (cause) {
+    throw new InvalidClientError('malformed Basic credentials', {
+      cause,
+      headers: { 'www-authenticate': CHALLENGE },
+    });
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 1) {
+    throw new InvalidClientError('malformed Basic credentials', {
+      headers: { 'www-authenticate': CHALLENGE },
+    });
+  }
+  const clientId = formDecode(decoded.slice(0, colon));
+  const secret = formDecode(decoded.slice(colon + 1));
+  return {
+    clientId,
+    challenge: CHALLENGE,
+    verify: (client) => verifySecret(client, secret),
+  };
+};

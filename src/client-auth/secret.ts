@@ -1,0 +1,20 @@
+import { sha256, timingSafeEqual } from '../crypto/digest.js';
+import type { Client } from './client.js';
+
+/** Compared against when the client is unknown or has no secret, so the work is the same. */
+const DUMMY_DIGEST = '0'.repeat(64);
+
+/**
+ * Checks a presented secret against a client's stored digest in constant time, also
+ * checking `client_secret_expires_at`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export async function verifySecret(client: Client | undefined, secret: string): Promise<boolean> {
+  const presented = await sha256(secret);
+  const stored = client?.clientSecretDigest;
+  const equal = timingSafeEqual(presented, stored ?? DUMMY_DIGEST);
+  if (!equal || stored === undefined) return false;
+  const expiresAt = client?.clientSecretExpiresAt;
+  return !expiresAt || expiresAt * 1000 > Date.now();
+}

@@ -1,0 +1,117 @@
+import { InvalidRequestError } from '../errors/oauth-error.js';
+
+/**
+ * The runtime-neutral view of an incoming request that endpoints read. A Fetch `Request`
+ * becomes one with {@link fromFetchRequest}; the `node:http` adapter builds one straight
+ * from `IncomingMessage`, so no `Request` object is made on the hot path.
+ */
+export interface EndpointRequest {
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** The request target: a path with an optional query (`/oauth/revoke?x=1`), or an absolute URL. */
+  readonly url: string;
+  /** A header value by lower-case name, repeated headers joined with `, `; `null` when absent. */
+  header(name: string): string | null;
+  /**
+   * The body as text, read at most up to `limit` bytes. Rejects with a 413
+   * {@link PayloadTooLargeError} as soon as the limit is passed, without reading further.
+   */
+  readBody(limit: number): Promise<string>;
+}
+
+/**
+ * 413 `invalid_request`: the body is larger than the endpoint accepts.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-5
+ */
+export class PayloadTooLargeError extends InvalidRequestError {
+  constructor(limit: number) {
+    super(`request body exceeds ${limit} bytes`, { status: 413, headers: { connection: 'close' } });
+  }
+}
+
+/** Rejects early on a declared `Content-Length` over the limit. */
+export function checkDeclaredLength(contentLength: string | null | undefined, limit: number): void {
+  if (contentLength && Number(contentLength) > limit) throw new PayloadTooLargeError(limit);
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Reads a Web `ReadableStream` up to `limit` bytes, cancelling it once the limit is passed.
+ *
+ * @see https://streams.spec.whatwg.org/#rs-class
+ */
+export async function readStream(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<string> {
+  if (!stream) return '';
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        reader.cancel().catch(() => {});
+        throw new PayloadTooLargeError(limit);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    throw new InvalidRequestError('the request body could not be read', { cause: error });
+  } finally {
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return utf8.decode(chunks[0]);
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return utf8.decode(all);
+}
+
+/**
+ * Wraps a Fetch `Request` as an {@link EndpointRequest}.
+ *
+ * @see https://fetch.spec.whatwg.org/#request-class
+ */
+export function fromFetchRequest(request: Request): EndpointRequest {
+  return {
+    method: request.method.toUpperCase(),
+    url: request.url,
+    header: (name) => request.headers.get(name),
+    readBody: async (limit) => {
+      checkDeclaredLength(request.headers.get('content-length'), limit);
+      return readStream(request.body, limit);
+    },
+  };
+}
+
+/** The path of a request target, without query or fragment. */
+export function pathOf(url: string): string {
+  let start = 0;
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    const scheme = url.indexOf('://');
+    start = scheme === -1 ? 0 : url.indexOf('/', scheme + 3);
+    if (start === -1) return '/';
+  }
+  const q = url.indexOf('?', start);
+  const h = url.indexOf('#', start);
+  const end = q === -1 ? (h === -1 ? url.length : h) : h === -1 ? q : Math.min(q, h);
+  return url.slice(start, end) || '/';
+}
+
+/** The query of a request target, without `?`; empty when there is none. */
+export function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return '';
+  const h = url.indexOf('#', q);
+  return url.slice(q + 1, h === -1 ? url.length : h);
+}

@@ -1,0 +1,71 @@
+import { InvalidRequestError } from '../errors/oauth-error.js';
+
+/**
+ * The parameters of an `application/x-www-form-urlencoded` body, each given at most once.
+ * A parameter sent with an empty value reads as absent.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+ */
+export class FormParams {
+  readonly #values: Map<string, string>;
+
+  constructor(values: Map<string, string>) {
+    this.#values = values;
+  }
+
+  /**
+   * The value of a parameter, or `undefined` when it is absent or empty.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.1
+   */
+  get(name: string): string | undefined {
+    const value = this.#values.get(name);
+    return value === '' ? undefined : value;
+  }
+
+  /** Whether a parameter was sent with a non-empty value. */
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+}
+
+/**
+ * Parses a form body, refusing any parameter given twice.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ */
+export function parseForm(body: string): FormParams {
+  const values = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (values.has(name))
+      throw new InvalidRequestError(`parameter "${safeName(name)}" is repeated`);
+    values.set(name, value);
+  }
+  return new FormParams(values);
+}
+
+/**
+ * Whether a `Content-Type` is `application/x-www-form-urlencoded`, parameters aside.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export function isFormContentType(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const semi = contentType.indexOf(';');
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return type === 'application/x-www-form-urlencoded';
+}
+
+const ECHOED = new Set([
+  'token',
+  'token_type_hint',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+]);
+
+/** Only well-known names are echoed: an unknown name may be a credential sent by mistake. */
+function safeName(name: string): string {
+  return ECHOED.has(name) ? name : '(unrecognized)';
+}

@@ -1,0 +1,150 @@
+import type { Client } from '../client-auth/client.js';
+import { InvalidGrantError, UnsupportedTokenTypeError } from '../errors/oauth-error.js';
+import type { EndpointRequest } from '../http/endpoint-request.js';
+import type { EndpointResponse } from '../http/endpoint-response.js';
+import { ClientEndpoint, type HandleState } from '../server/client-endpoint.js';
+import { TOKEN_TYPES, type TokenInfo, type TokenType, isActive } from '../tokens/token.js';
+
+/**
+ * Policies of a {@link RevocationEndpoint}. Every default is the secure one.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export interface RevocationEndpointOptions {
+  /**
+   * A token issued to another client: `'refuse'` answers 400 `invalid_grant` and revokes
+   * nothing (default); `'ignore'` answers 200 and revokes nothing.
+   */
+  readonly foreignToken?: 'refuse' | 'ignore';
+  /**
+   * Whether revoking an access token also revokes the refresh tokens of its grant, and
+   * with them the whole grant (RFC 7009 §2.1 MAY). Default `false`: only the access token.
+   */
+  readonly revokeRefreshWithAccess?: boolean;
+  /** The token types this endpoint revokes; others answer `unsupported_token_type`. */
+  readonly tokenTypes?: readonly TokenType[];
+}
+
+/** What {@link RevocationEndpoint.revokeToken} is told besides the token. */
+export interface RevocationContext {
+  /** The authenticated client asking for the revocation. */
+  readonly client: Client;
+  /** `grant`: revoke the token's whole grant; `token`: only this token. */
+  readonly cascade: 'token' | 'grant';
+  /** The normalised `token_type_hint`, if any. */
+  readonly tokenTypeHint: TokenType | undefined;
+  /** The request being answered. */
+  readonly request: EndpointRequest;
+}
+
+/**
+ * The RFC 7009 revocation endpoint, in Authlib's design: subclass it, implement
+ * {@link queryToken} and {@link revokeToken}, and register the class with
+ * `server.registerEndpoint(...)`. Or let {@link createRevocationEndpoint} build one over
+ * a {@link TokenStore}.
+ *
+ * A request goes through the steps of `docs/behaviour.md` in order: parse, authenticate
+ * the client, validate, find the token, check ownership, check the type, revoke, respond.
+ *
+ * @typeParam T - your token record; it must expose the {@link TokenInfo} fields.
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+ */
+export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extends ClientEndpoint {
+  static override readonly ENDPOINT_NAME: string = 'revocation';
+
+  readonly options: Required<RevocationEndpointOptions>;
+
+  constructor(options: RevocationEndpointOptions = {}) {
+    super();
+    this.options = {
+      foreignToken: options.foreignToken ?? 'refuse',
+      revokeRefreshWithAccess: options.revokeRefreshWithAccess ?? false,
+      tokenTypes: options.tokenTypes ?? TOKEN_TYPES,
+    };
+  }
+
+  /**
+   * Finds a token by its value. Look in the hinted type first, then in every other type
+   * (RFC 7009 §2.1 MUST), and return tokens of every client: ownership is checked after,
+   * by {@link checkOwnership}, so that a foreign token can be refused rather than
+   * mistaken for an unknown one. A thrown error answers 503.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  abstract queryToken(
+    token: string,
+    tokenTypeHint: TokenType | undefined,
+    client: Client,
+  ): Promise<T | undefined> | T | undefined;
+
+  /**
+   * Revokes a token found by {@link queryToken}; with `context.cascade === 'grant'`, its
+   * whole grant, atomically. A thrown error answers 503: make it all-or-nothing.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  abstract revokeToken(token: T, context: RevocationContext): Promise<void> | void;
+
+  /**
+   * Whether the client may revoke this token. The default: it was issued to the client.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  checkOwnership(token: T, client: Client): boolean {
+    return token.clientId === client.clientId;
+  }
+
+  protected async process(request: EndpointRequest, state: HandleState): Promise<EndpointResponse> {
+    const params = await this.parse(request);
+    const { client } = await this.authenticateClient(request, params);
+    state.clientId = client.clientId;
+    const { token, tokenTypeHint } = this.validate(params);
+    const found = await this.findToken(token, tokenTypeHint, client);
+    if (!found || !isActive(found)) return this.ok('{}');
+    if (!this.checkOwnership(found, client)) {
+      if (this.options.foreignToken === 'ignore') return this.ok('{}');
+      throw new InvalidGrantError('the token was not issued to this client');
+    }
+    if (!this.options.tokenTypes.includes(found.type)) {
+      throw new UnsupportedTokenTypeError(`revocation of ${found.type} is not supported`);
+    }
+    const cascade = this.cascadeOf(found);
+    await this.server.callStore(this.name, () =>
+      this.revokeToken(found, { client, cascade, tokenTypeHint, request }),
+    );
+    if (this.server.events.listens('revoked')) {
+      this.server.events.emit('revoked', {
+        token: { type: found.type, clientId: found.clientId, id: found.id, grantId: found.grantId },
+        client,
+        cascade,
+      });
+    }
+    return this.ok('{}');
+  }
+
+  /**
+   * Step 9: the token, looked up through {@link queryToken} with storage failures
+   * answered 503.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2
+   */
+  protected findToken(
+    token: string,
+    tokenTypeHint: TokenType | undefined,
+    client: Client,
+  ): Promise<T | undefined> {
+    return this.server.callStore(this.name, () => this.queryToken(token, tokenTypeHint, client));
+  }
+
+  /**
+   * How far a revocation reaches: a refresh token takes its grant with it (RFC 7009 §2.1
+   * SHOULD); an access token only itself, unless `revokeRefreshWithAccess`.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  protected cascadeOf(token: T): 'token' | 'grant' {
+    return token.type === 'refresh_token' || this.options.revokeRefreshWithAccess
+      ? 'grant'
+      : 'token';
+  }
+}

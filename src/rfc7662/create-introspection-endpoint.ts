@@ -1,0 +1,38 @@
+import type { Client } from '../client-auth/client.js';
+import { sha256 } from '../crypto/digest.js';
+import type { StoredToken, TokenStore } from '../stores/token-store.js';
+import type { TokenType } from '../tokens/token.js';
+import {
+  IntrospectionEndpoint,
+  type IntrospectionEndpointOptions,
+} from './introspection-endpoint.js';
+
+/** The class {@link createIntrospectionEndpoint} returns; `new` takes optional policies. */
+export interface StoreIntrospectionEndpointClass {
+  new (options?: IntrospectionEndpointOptions): IntrospectionEndpoint<StoredToken>;
+  readonly ENDPOINT_NAME: string;
+}
+
+/**
+ * An {@link IntrospectionEndpoint} class whose lookup uses a {@link TokenStore}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
+ */
+export function createIntrospectionEndpoint(
+  store: TokenStore,
+  defaults: IntrospectionEndpointOptions = {},
+): StoreIntrospectionEndpointClass {
+  return class StoreIntrospectionEndpoint extends IntrospectionEndpoint<StoredToken> {
+    constructor(options: IntrospectionEndpointOptions = defaults) {
+      super(options);
+    }
+
+    async queryToken(
+      token: string,
+      _tokenTypeHint: TokenType | undefined,
+      _client: Client,
+    ): Promise<StoredToken | undefined> {
+      return store.findToken(await sha256(token));
+    }
+  };
+}

@@ -1,0 +1,290 @@
+import type { ClientAuthMethod } from '../client-auth/client-auth-method.js';
+import { clientSecretBasic } from '../client-auth/client-secret-basic.js';
+import { clientSecretPost } from '../client-auth/client-secret-post.js';
+import { type ClientStore, MemoryClientStore } from '../client-auth/client-store.js';
+import { none } from '../client-auth/none.js';
+import {
+  InvalidRequestError,
+  OAuthError,
+  TemporarilyUnavailableError,
+  toOAuthError,
+} from '../errors/oauth-error.js';
+import { type EndpointRequest, fromFetchRequest, pathOf } from '../http/endpoint-request.js';
+import { type EndpointResponse, toFetchResponse } from '../http/endpoint-response.js';
+import {
+  type AuthorizationServerMetadata,
+  MetadataEndpoint,
+} from '../rfc8414/metadata-endpoint.js';
+import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.js';
+import type { Endpoint, EndpointClass, HandleState } from './endpoint.js';
+import { Emitter, type ServerEvents } from './events.js';
+
+/** Options of an {@link AuthorizationServer}. */
+export interface AuthorizationServerOptions {
+  /** Where clients are found. Default: an empty {@link MemoryClientStore}. */
+  readonly clients?: ClientStore;
+  /** The issuer identifier of RFC 8414. Default: the origin of each metadata request. */
+  readonly issuer?: string;
+  /** Largest request body accepted, in bytes (default 64 KiB). */
+  readonly bodyLimit?: number;
+  /** Browser access per origin; off by default. */
+  readonly cors?: CorsOptions;
+  /** How long a store call may take before the answer is 503, in ms (default 5000). */
+  readonly storeTimeout?: number;
+  /** The `Retry-After` of a 503, in seconds (default 1). */
+  readonly retryAfter?: number;
+  /** Path of each endpoint for {@link AuthorizationServer.fetch}, by endpoint name. */
+  readonly paths?: Readonly<Record<string, string>>;
+}
+
+/** {@link AuthorizationServerOptions} with defaults applied. */
+export interface ResolvedServerOptions {
+  readonly issuer: string | undefined;
+  readonly bodyLimit: number;
+  readonly cors: CorsOptions | undefined;
+  readonly storeTimeout: number;
+  readonly retryAfter: number;
+  readonly paths: Readonly<Record<string, string>>;
+}
+
+/** Where {@link AuthorizationServer.fetch} serves each endpoint unless told otherwise. */
+export const DEFAULT_PATHS: Readonly<Record<string, string>> = Object.freeze({
+  revocation: '/oauth/revoke',
+  introspection: '/oauth/introspect',
+  metadata: '/.well-known/oauth-authorization-server',
+});
+
+/**
+ * The authorization server: a registry of clients, client authentication methods and
+ * endpoints, in Authlib's design. It speaks Fetch (`Request` in, `Response` out) and uses
+ * Web APIs only, so it runs on Node, Bun, Deno and Workers alike.
+ *
+ * @example
+ * ```ts
+ * const server = new AuthorizationServer({ clients });
+ * server.registerEndpoint(createRevocationEndpoint(store));
+ * const response = await server.createEndpointResponse('revocation', request);
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7009
+ */
+export class AuthorizationServer {
+  readonly options: ResolvedServerOptions;
+  readonly clients: ClientStore;
+  /** `revoked`, `error` and `response` events. */
+  readonly events = new Emitter<ServerEvents>();
+  readonly #methods = new Map<string, ClientAuthMethod>([
+    ['client_secret_basic', clientSecretBasic],
+    ['client_secret_post', clientSecretPost],
+    ['none', none],
+  ]);
+  readonly #endpoints = new Map<string, Endpoint>();
+  #routes = new Map<string, string>();
+
+  constructor(options: AuthorizationServerOptions = {}) {
+    this.clients = options.clients ?? new MemoryClientStore();
+    this.options = {
+      issuer: options.issuer?.replace(/\/+$/, ''),
+      bodyLimit: options.bodyLimit ?? 64 * 1024,
+      cors: options.cors,
+      storeTimeout: options.storeTimeout ?? 5000,
+      retryAfter: options.retryAfter ?? 1,
+      paths: { ...DEFAULT_PATHS, ...options.paths },
+    };
+    this.registerEndpoint(MetadataEndpoint);
+  }
+
+  /** The client authentication methods, by name, in the order they are tried. */
+  get clientAuthMethods(): ReadonlyMap<string, ClientAuthMethod> {
+    return this.#methods;
+  }
+
+  /**
+   * Adds or replaces a client authentication method.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.2
+   */
+  registerClientAuthMethod(name: string, method: ClientAuthMethod): this {
+    this.#methods.set(name, method);
+    return this;
+  }
+
+  /**
+   * Registers an endpoint, by class (built with no arguments) or as an instance, under its
+   * `ENDPOINT_NAME`. A later registration under the same name replaces the earlier one.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  registerEndpoint<E extends Endpoint>(endpoint: EndpointClass<E> | E): E {
+    const instance = typeof endpoint === 'function' ? new endpoint() : endpoint;
+    if (!instance.name) throw new TypeError('an endpoint class must set a static ENDPOINT_NAME');
+    instance.attach(this);
+    this.#endpoints.set(instance.name, instance);
+    this.#routes = new Map(
+      [...this.#endpoints.keys()]
+        .filter((name) => this.options.paths[name])
+        .map((name) => [this.options.paths[name] as string, name]),
+    );
+    return instance;
+  }
+
+  /** The endpoint registered under `name`. */
+  endpoint(name: string): Endpoint | undefined {
+    return this.#endpoints.get(name);
+  }
+
+  /** Adds an event listener; returns a function that removes it. */
+  on<K extends keyof ServerEvents>(
+    name: K,
+    listener: (event: ServerEvents[K]) => void,
+  ): () => void {
+    return this.events.on(name, listener);
+  }
+
+  /**
+   * Answers a Fetch `Request` with the endpoint registered under `name`, whatever the
+   * request's path: the counterpart of Authlib's `create_endpoint_response`.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  async createEndpointResponse(name: string, request: Request): Promise<Response> {
+    return toFetchResponse(await this.handle(name, fromFetchRequest(request)));
+  }
+
+  /**
+   * A Fetch handler serving every registered endpoint at its path (see `paths`). Bound,
+   * so `export default { fetch: server.fetch }` works on Workers, Bun and Deno.
+   *
+   * @see https://fetch.spec.whatwg.org/#fetch-method
+   */
+  readonly fetch = async (request: Request): Promise<Response> =>
+    toFetchResponse(await this.route(fromFetchRequest(request)));
+
+  /** Answers a runtime-neutral request by path. What the `node:http` adapter calls. */
+  route(request: EndpointRequest): Promise<EndpointResponse> {
+    const name = this.#routes.get(pathOf(request.url));
+    if (name === undefined) {
+      return Promise.resolve(
+        new InvalidRequestError('there is no endpoint at this path', {
+          status: 404,
+        }).toEndpointResponse(),
+      );
+    }
+    return this.handle(name, request);
+  }
+
+  /**
+   * Answers a runtime-neutral request with the endpoint named `name`. Never rejects for a
+   * request's sake: whatever goes wrong becomes an RFC 6749 §5.2 answer.
+   */
+  async handle(name: string, request: EndpointRequest): Promise<EndpointResponse> {
+    const endpoint = this.#endpoints.get(name);
+    if (!endpoint) throw new Error(`no endpoint is registered as "${name}"`);
+    const logging = this.events.listens('response');
+    const started = logging ? performance.now() : 0;
+    const state: HandleState = {};
+    let response: EndpointResponse;
+    try {
+      response = await endpoint.handle(request, state);
+    } catch (error) {
+      response = this.renderError(error, name);
+    }
+    if (logging) {
+      this.events.emit('response', {
+        endpoint: name,
+        method: request.method,
+        path: pathOf(request.url),
+        status: response.status,
+        clientId: state.clientId,
+        durationMs: performance.now() - started,
+      });
+    }
+    return response;
+  }
+
+  /**
+   * Runs a storage call with the store timeout; a failure or a timeout becomes 503
+   * `temporarily_unavailable`. An `OAuthError` thrown on purpose passes through.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+   */
+  async callStore<T>(endpoint: string, call: () => T | Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const result = call();
+      if (!isPromiseLike(result)) return result;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`store call timed out after ${this.options.storeTimeout} ms`)),
+          this.options.storeTimeout,
+        );
+      });
+      return await Promise.race([result, timeout]);
+    } catch (error) {
+      if (error instanceof OAuthError) throw error;
+      this.events.emit('error', { endpoint, error });
+      throw new TemporarilyUnavailableError(undefined, {
+        cause: error,
+        retryAfter: this.options.retryAfter,
+      });
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /** Renders anything thrown as an answer; the unexpected as a bare 500 `server_error`. */
+  renderError(error: unknown, endpoint: string): EndpointResponse {
+    const oauthError = toOAuthError(error);
+    if (oauthError !== error) this.events.emit('error', { endpoint, error });
+    return oauthError.toEndpointResponse();
+  }
+
+  /**
+   * The answer to a CORS preflight.
+   *
+   * @see https://fetch.spec.whatwg.org/#cors-preflight-fetch
+   */
+  preflight(request: EndpointRequest): Promise<EndpointResponse> {
+    const cors = this.options.cors;
+    const headers = cors ? preflightHeaders(cors, request.header('origin')) : {};
+    return Promise.resolve({
+      status: 204,
+      headers: { ...headers, 'cache-control': 'no-store' },
+      body: '',
+    });
+  }
+
+  /** Adds the CORS headers an answer needs, in place. */
+  applyCors(request: EndpointRequest, response: EndpointResponse): void {
+    const headers = corsHeaders(this.options.cors, request.header('origin'));
+    if (headers) Object.assign(response.headers, headers);
+  }
+
+  /**
+   * RFC 8414 metadata of the registered endpoints. Without a configured `issuer`, the
+   * origin of the request stands in.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+   */
+  metadata(request?: EndpointRequest): AuthorizationServerMetadata {
+    const issuer = this.options.issuer ?? originOf(request);
+    const methods = [...this.#methods.keys()];
+    const metadata: AuthorizationServerMetadata = { issuer };
+    for (const name of ['revocation', 'introspection']) {
+      const path = this.options.paths[name];
+      if (!this.#endpoints.has(name) || !path) continue;
+      metadata[`${name}_endpoint`] = issuer + path;
+      metadata[`${name}_endpoint_auth_methods_supported`] = methods;
+    }
+    return metadata;
+  }
+}
+
+function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function originOf(request: EndpointRequest | undefined): string {
+  if (!request) return 'http://localhost';
+  if (/^https?:\/\//i.test(request.url)) return new URL(request.url).origin;
+  return `http://${request.header('host') ?? 'localhost'}`;
+}

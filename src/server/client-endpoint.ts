@@ -1,0 +1,114 @@
+import type { AuthenticatedClient } from '../client-auth/authenticate-client.js';
+import { authenticateClient } from '../client-auth/authenticate-client.js';
+import { InvalidRequestError } from '../errors/oauth-error.js';
+import { type EndpointRequest, queryOf } from '../http/endpoint-request.js';
+import { type EndpointResponse, jsonResponse } from '../http/endpoint-response.js';
+import { type FormParams, isFormContentType, parseForm } from '../http/form.js';
+import { type TokenType, parseTokenTypeHint } from '../tokens/token.js';
+import { Endpoint, type HandleState } from './endpoint.js';
+
+export type { HandleState };
+
+/** The `token` and `token_type_hint` of a request. */
+export interface TokenParams {
+  readonly token: string;
+  /** The hint, normalised; `undefined` when absent or not one revokit knows. */
+  readonly tokenTypeHint: TokenType | undefined;
+}
+
+/** Parameters that carry credentials and must never travel in a URL. */
+const NOT_IN_QUERY = ['token', 'client_secret', 'client_assertion'];
+
+/**
+ * An endpoint that authenticated clients call with a form POST: the shared first steps
+ * of revocation and introspection, in the contract's order. Each step is a method a
+ * subclass can override.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+ */
+export abstract class ClientEndpoint extends Endpoint {
+  /** The endpoint's own steps, after {@link handle} has dealt with CORS and errors. */
+  protected abstract process(
+    request: EndpointRequest,
+    state: HandleState,
+  ): Promise<EndpointResponse>;
+
+  async handle(request: EndpointRequest, state: HandleState = {}): Promise<EndpointResponse> {
+    const cors = this.server.options.cors;
+    if (cors && request.method === 'OPTIONS') return this.server.preflight(request);
+    let response: EndpointResponse;
+    try {
+      response = await this.process(request, state);
+    } catch (error) {
+      response = this.server.renderError(error, this.name);
+    }
+    if (cors) this.server.applyCors(request, response);
+    return response;
+  }
+
+  /**
+   * Steps 1 to 5: method, body size, content type, credentials in the query, repeated
+   * parameters.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+   */
+  protected async parse(request: EndpointRequest): Promise<FormParams> {
+    if (request.method !== 'POST') {
+      const allow = this.server.options.cors ? 'POST, OPTIONS' : 'POST';
+      throw new InvalidRequestError('the method must be POST', {
+        status: 405,
+        headers: { allow },
+      });
+    }
+    const body = await request.readBody(this.server.options.bodyLimit);
+    if (!isFormContentType(request.header('content-type'))) {
+      throw new InvalidRequestError('the body must be application/x-www-form-urlencoded');
+    }
+    const query = queryOf(request.url);
+    if (query) {
+      const search = new URLSearchParams(query);
+      for (const name of NOT_IN_QUERY) {
+        if (search.has(name))
+          throw new InvalidRequestError(`"${name}" must not be sent in the URL`);
+      }
+    }
+    return parseForm(body);
+  }
+
+  /**
+   * Steps 6 and 7: one client authentication method, and a client it proves.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
+   */
+  protected async authenticateClient(
+    request: EndpointRequest,
+    params: FormParams,
+  ): Promise<AuthenticatedClient> {
+    const server = this.server;
+    return authenticateClient(
+      { params, authorization: request.header('authorization'), request },
+      server.clientAuthMethods,
+      server.clients,
+      this.name,
+      (clientId) => server.callStore(this.name, () => server.clients.getClient(clientId)),
+    );
+  }
+
+  /**
+   * Step 8: the `token` parameter, required and non-empty, and its hint.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  protected validate(params: FormParams): TokenParams {
+    const token = params.get('token');
+    if (token === undefined) throw new InvalidRequestError('the "token" parameter is required');
+    return { token, tokenTypeHint: parseTokenTypeHint(params.get('token_type_hint')) };
+  }
+
+  /** An answer of 200 with a JSON body (a string is sent as it is) and the no-store headers. */
+  protected ok(body: unknown): EndpointResponse {
+    return jsonResponse(200, body);
+  }
+}

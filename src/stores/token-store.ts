@@ -1,0 +1,47 @@
+import type { TokenInfo, TokenType } from '../tokens/token.js';
+
+/** A value, or a promise of it: in-memory stores answer synchronously. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * A token as stores keep it: keyed by the SHA-256 digest of its value, never the value.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export interface StoredToken extends TokenInfo {
+  /** SHA-256 hex digest of the token value: the key. */
+  readonly id: string;
+  readonly type: TokenType;
+  /** Every token belongs to a grant; rotated refresh tokens stay in their grant. */
+  readonly grantId: string;
+  readonly issuedAt: number;
+}
+
+/**
+ * Storage for tokens, behind {@link createRevocationEndpoint} and
+ * {@link createIntrospectionEndpoint}. Few methods, each one atomic: a failure must leave
+ * nothing half-done, and throwing is how a store says it is unavailable (answered 503).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export interface TokenStore {
+  /** The token with this digest, of any type and client, revoked or not. */
+  findToken(id: string): Awaitable<StoredToken | undefined>;
+  /**
+   * Marks one token revoked at `at` (seconds since the epoch), unless it already is.
+   * Resolves to how many tokens were newly revoked (0 or 1).
+   */
+  revokeToken(id: string, at: number): Awaitable<number>;
+  /**
+   * Marks every token of a grant revoked at `at`, atomically: all of them or none.
+   * Resolves to how many were newly revoked.
+   */
+  revokeGrant(grantId: string, at: number): Awaitable<number>;
+  /**
+   * Inserts tokens; a token whose id is already stored is left as it is, so saving twice
+   * adds nothing and never un-revokes. Resolves to how many were inserted.
+   */
+  saveTokens(tokens: readonly StoredToken[]): Awaitable<number>;
+  /** Releases what the store holds. The client instance passed in stays the caller's. */
+  close?(): Awaitable<void>;
+}
