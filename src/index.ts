@@ -46,8 +46,12 @@ export {
   clientFromMetadata,
 } from './client-auth/client.js';
 export type { Client, ClientMetadata } from './client-auth/client.js';
-export { MemoryClientStore } from './client-auth/client-store.js';
-export type { ClientStore } from './client-auth/client-store.js';
+export { MemoryClientStore, sameClient } from './client-auth/client-store.js';
+export type {
+  ClientStore,
+  SaveClientResult,
+  WritableClientStore,
+} from './client-auth/client-store.js';
 
 export {
   InvalidClientError,
@@ -76,5 +80,12 @@ export { FormParams, isFormContentType, parseForm } from './http/form.js';
 export { sha256, timingSafeEqual } from './crypto/digest.js';
 export { TOKEN_TYPES, isActive, lookupOrder, parseTokenTypeHint } from './tokens/token.js';
 export type { TokenInfo, TokenType } from './tokens/token.js';
-export type { Awaitable, StoredToken, TokenStore } from './stores/token-store.js';
+export { assertFilter } from './stores/token-store.js';
+export type {
+  Awaitable,
+  PurgeOptions,
+  RevokeFilter,
+  StoredToken,
+  TokenStore,
+} from './stores/token-store.js';
 export { MemoryTokenStore } from './stores/memory/memory-token-store.js';

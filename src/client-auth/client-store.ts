@@ -11,12 +11,37 @@ export interface ClientStore {
   getClient(clientId: string): Promise<Client | undefined> | Client | undefined;
 }
 
+/** What saving a client did. */
+export type SaveClientResult = 'inserted' | 'unchanged' | 'updated';
+
+/**
+ * A {@link ClientStore} that can also be written: what `revokit serve --seed` loads clients
+ * into. Saving the same client twice changes nothing; a changed client is `updated`, and
+ * the caller says so.
+ */
+export interface WritableClientStore extends ClientStore {
+  saveClient(client: Client): Promise<SaveClientResult> | SaveClientResult;
+}
+
+/** Compares two clients field by field (the secret by digest). */
+export function sameClient(a: Client, b: Client): boolean {
+  return (
+    a.clientId === b.clientId &&
+    a.clientSecretDigest === b.clientSecretDigest &&
+    (a.clientSecretExpiresAt ?? 0) === (b.clientSecretExpiresAt ?? 0) &&
+    a.tokenEndpointAuthMethod === b.tokenEndpointAuthMethod &&
+    a.revocationEndpointAuthMethod === b.revocationEndpointAuthMethod &&
+    a.introspectionEndpointAuthMethod === b.introspectionEndpointAuthMethod &&
+    (a.resourceServer ?? false) === (b.resourceServer ?? false)
+  );
+}
+
 /**
  * A {@link ClientStore} in memory.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
  */
-export class MemoryClientStore implements ClientStore {
+export class MemoryClientStore implements WritableClientStore {
   readonly #clients = new Map<string, Client>();
 
   /** Builds a store from RFC 7591 metadata, digesting every secret. */
@@ -33,6 +58,13 @@ export class MemoryClientStore implements ClientStore {
   /** Adds or replaces a client. */
   set(client: Client): void {
     this.#clients.set(client.clientId, client);
+  }
+
+  saveClient(client: Client): SaveClientResult {
+    const existing = this.#clients.get(client.clientId);
+    if (existing && sameClient(existing, client)) return 'unchanged';
+    this.set(client);
+    return existing ? 'updated' : 'inserted';
   }
 
   getClient(clientId: string): Client | undefined {

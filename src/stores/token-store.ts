@@ -42,6 +42,41 @@ export interface TokenStore {
    * adds nothing and never un-revokes. Resolves to how many were inserted.
    */
   saveTokens(tokens: readonly StoredToken[]): Awaitable<number>;
+  /**
+   * Bulk revocation for operators: marks every token matching all given fields revoked,
+   * atomically. Resolves to how many were newly revoked. An empty filter is refused.
+   */
+  revokeWhere?(filter: RevokeFilter, at: number): Awaitable<number>;
+  /**
+   * Deletes tokens that expired before `expiredBefore` (seconds since the epoch), in
+   * batches of at most `batchSize` (default 1000) so no table is locked for long.
+   * Resolves to how many were deleted.
+   */
+  purge?(options: PurgeOptions): Awaitable<number>;
+  /** Brings the schema up to date: versioned and idempotent. */
+  migrate?(): Awaitable<void>;
   /** Releases what the store holds. The client instance passed in stays the caller's. */
   close?(): Awaitable<void>;
+}
+
+/** Which tokens {@link TokenStore.revokeWhere} revokes: those matching every field given. */
+export interface RevokeFilter {
+  readonly clientId?: string | undefined;
+  readonly sub?: string | undefined;
+  readonly grantId?: string | undefined;
+}
+
+/** Options of {@link TokenStore.purge}. */
+export interface PurgeOptions {
+  /** Tokens that expired before this time (seconds since the epoch) are deleted. */
+  readonly expiredBefore: number;
+  /** Largest number of rows deleted per statement (default 1000). */
+  readonly batchSize?: number | undefined;
+}
+
+/** Refuses a filter that would match every token. */
+export function assertFilter(filter: RevokeFilter): void {
+  if (filter.clientId === undefined && filter.sub === undefined && filter.grantId === undefined) {
+    throw new TypeError('revokeWhere needs clientId, sub or grantId');
+  }
 }

@@ -1,4 +1,10 @@
-import type { StoredToken, TokenStore } from '../token-store.js';
+import {
+  type PurgeOptions,
+  type RevokeFilter,
+  type StoredToken,
+  type TokenStore,
+  assertFilter,
+} from '../token-store.js';
 
 /**
  * A {@link TokenStore} in one process's memory: for tests, examples and development.
@@ -42,6 +48,33 @@ export class MemoryTokenStore implements TokenStore {
     }
     return inserted;
   }
+
+  revokeWhere(filter: RevokeFilter, at: number): number {
+    assertFilter(filter);
+    let count = 0;
+    for (const token of this.#tokens.values()) {
+      if (filter.clientId !== undefined && token.clientId !== filter.clientId) continue;
+      if (filter.sub !== undefined && token.sub !== filter.sub) continue;
+      if (filter.grantId !== undefined && token.grantId !== filter.grantId) continue;
+      count += this.revokeToken(token.id, at);
+    }
+    return count;
+  }
+
+  purge({ expiredBefore }: PurgeOptions): number {
+    let count = 0;
+    for (const token of [...this.#tokens.values()]) {
+      if (token.expiresAt == null || token.expiresAt >= expiredBefore) continue;
+      this.#tokens.delete(token.id);
+      const grant = this.#grants.get(token.grantId);
+      grant?.delete(token.id);
+      if (grant?.size === 0) this.#grants.delete(token.grantId);
+      count++;
+    }
+    return count;
+  }
+
+  migrate(): void {}
 
   /** How many tokens are stored, revoked ones included. */
   get size(): number {
