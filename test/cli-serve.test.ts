@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type ServeProcess, runCli, startServe } from './support/cli.js';
+import { FORM, basic, form, send } from './support/http-client.js';
+
+const SEED = 'examples/seed.json';
+const APP = basic('demo-app', 'demo-app-secret');
+
+describe('revokit serve with a seed file (issue #2)', () => {
+  let serve: ServeProcess;
+  before(async () => {
+    serve = await startServe(['--seed', SEED, '--store', 'memory:']);
+  });
+  after(async () => {
+    await serve.stop();
+  });
+
+  it('revokes a refresh token, and introspection of its access token turns active:false (RFC 7009 §2.1, RFC 7662 §2.2)', async () => {
+    const introspect = () =>
+      send(serve.url, {
+        path: '/oauth/introspect',
+        headers: { 'content-type': FORM },
+        body: form({
+          token: 'demo-access-token',
+          client_id: 'demo-api',
+          client_secret: 'demo-api-secret',
+        }),
+      });
+    const before = await introspect();
+    assert.equal((before.json as { active: boolean }).active, true);
+    assert.equal((before.json as { client_id: string }).client_id, 'demo-app');
+
+    const revoked = await send(serve.url, {
+      path: '/oauth/revoke',
+      headers: { 'content-type': FORM, authorization: APP },
+      body: form({ token: 'demo-refresh-token', token_type_hint: 'refresh_token' }),
+    });
+    assert.equal(revoked.status, 200);
+    assert.equal(revoked.body, '{}');
+
+    const after = await introspect();
+    assert.equal(after.body, '{"active":false}');
+  });
+
+  it('serves RFC 8414 metadata naming its own endpoints (RFC 8414 §3)', async () => {
+    const res = await send(serve.url, {
+      method: 'GET',
+      path: '/.well-known/oauth-authorization-server',
+    });
+    assert.equal(res.status, 200);
+    const body = res.json as Record<string, unknown>;
+    assert.equal(body.issuer, serve.url);
+    assert.equal(body.revocation_endpoint, `${serve.url}/oauth/revoke`);
+    assert.equal(body.introspection_endpoint, `${serve.url}/oauth/introspect`);
+    assert.ok(Array.isArray(body.revocation_endpoint_auth_methods_supported));
+    assert.ok(Array.isArray(body.introspection_endpoint_auth_methods_supported));
+  });
+
+  it('logs one structured line per request with no token and no secret (issue #2: logging)', async () => {
+    await send(serve.url, {
+      path: '/oauth/revoke',
+      headers: { 'content-type': FORM, authorization: basic('demo-app', 'wrong-secret-value') },
+      body: form({ token: 'spa-access-token' }),
+    });
+    await send(serve.url, {
+      path: '/oauth/revoke?token=demo-access-token-2',
+      headers: { 'content-type': FORM, authorization: APP },
+      body: form({ token: 'demo-access-token-2' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = serve
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = lines.filter((line) => line.msg === 'request');
+    assert.ok(requests.length >= 3);
+    for (const line of requests) {
+      for (const key of ['method', 'path', 'status', 'duration_ms']) assert.ok(key in line, key);
+    }
+    assert.ok(requests.some((line) => line.client_id === 'demo-app' && line.status === 200));
+    const text = serve.output();
+    for (const secret of [
+      'demo-access-token',
+      'demo-refresh-token',
+      'spa-access-token',
+      'demo-app-secret',
+      'demo-api-secret',
+      'wrong-secret-value',
+    ]) {
+      assert.ok(!text.includes(secret), `the log holds ${secret}`);
+    }
+  });
+});
+
+describe('revokit serve start-up and shutdown (issue #2)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revokit-cli-'));
+
+  it('exits 0 on SIGTERM and on SIGINT, closing cleanly', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const serve = await startServe(['--seed', SEED, '--store', 'memory:']);
+      const code = await serve.stop(signal);
+      assert.equal(code, 0, serve.output());
+      assert.match(serve.output(), /"msg":"shutting down"/);
+    }
+  });
+
+  it('with no seed, starts with no clients and says how to add some', async () => {
+    const serve = await startServe(['--store', 'memory:']);
+    try {
+      assert.match(serve.output(), /no clients are registered.*--seed FILE/);
+      const res = await send(serve.url, {
+        path: '/oauth/revoke',
+        headers: { 'content-type': FORM, authorization: APP },
+        body: form({ token: 'x' }),
+      });
+      assert.equal(res.status, 401);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  const bad: [string, unknown, RegExp][] = [
+    ['not JSON', '{"clients": [', /not valid JSON/],
+    ['clients not an array', { clients: {} }, /clients: must be an array/],
+    ['a client without client_id', { clients: [{}] }, /clients\[0\]\.client_id: is required/],
+    [
+      'a client_id repeated',
+      { clients: [{ client_id: 'a' }, { client_id: 'a' }] },
+      /clients\[1\]\.client_id/,
+    ],
+    [
+      'an unknown auth method',
+      { clients: [{ client_id: 'a', client_secret: 's', token_endpoint_auth_method: 'magic' }] },
+      /clients\[0\]\.token_endpoint_auth_method/,
+    ],
+    [
+      'a confidential client with no secret',
+      { clients: [{ client_id: 'a', token_endpoint_auth_method: 'client_secret_post' }] },
+      /clients\[0\]\.client_secret: is required/,
+    ],
+    [
+      'a token of an unknown client',
+      { clients: [], tokens: [{ client_id: 'ghost', access_token: 't' }] },
+      /tokens\[0\]\.client_id/,
+    ],
+    [
+      'a token entry with no token',
+      { clients: [{ client_id: 'a' }], tokens: [{ client_id: 'a' }] },
+      /tokens\[0\]: needs an access_token/,
+    ],
+    [
+      'a negative expires_in',
+      {
+        clients: [{ client_id: 'a' }],
+        tokens: [{ client_id: 'a', access_token: 't', expires_in: -5 }],
+      },
+      /tokens\[0\]\.expires_in/,
+    ],
+  ];
+  for (const [name, content, message] of bad) {
+    it(`a malformed seed file (${name}) exits 2 naming the bad field`, async () => {
+      const file = join(dir, `${name.replaceAll(' ', '-')}.json`);
+      writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+      const { code, stderr } = await runCli([
+        'serve',
+        '--port',
+        '0',
+        '--store',
+        'memory:',
+        '--seed',
+        file,
+      ]);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, message);
+      assert.doesNotMatch(stderr, /\n\s+at /, 'a stack trace was printed');
+    });
+  }
+
+  it('a missing seed file exits 2 with a clear message', async () => {
+    const { code, stderr } = await runCli([
+      'serve',
+      '--store',
+      'memory:',
+      '--seed',
+      join(dir, 'nope.json'),
+    ]);
+    assert.equal(code, 2);
+    assert.match(stderr, /cannot be read \(ENOENT\)/);
+  });
+
+  it('bad options exit 2 with usage', async () => {
+    for (const args of [['serve', '--port', 'eighty'], ['serve', '--nope'], ['frobnicate']]) {
+      const { code, stderr } = await runCli(args);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /revokit: /);
+    }
+  });
+});
