@@ -1,36 +1,11 @@
-export { AuthorizationServer, DEFAULT_PATHS } from './server/authorization-server.js';
-export type {
-  AuthorizationServerOptions,
-  ResolvedServerOptions,
-} from './server/authorization-server.js';
-export { Endpoint } from './server/endpoint.js';
-export type { EndpointClass, HandleState } from './server/endpoint.js';
-export { ClientEndpoint } from './server/client-endpoint.js';
-export type { TokenParams } from './server/client-endpoint.js';
-export type { CorsOptions } from './server/cors.js';
-export type { ErrorEvent, ResponseEvent, RevokedEvent, ServerEvents } from './server/events.js';
-
-export { RevocationEndpoint } from './rfc7009/revocation-endpoint.js';
-export type {
-  RevocationContext,
-  RevocationEndpointOptions,
-} from './rfc7009/revocation-endpoint.js';
-export { createRevocationEndpoint } from './rfc7009/create-revocation-endpoint.js';
-export type { StoreRevocationEndpointClass } from './rfc7009/create-revocation-endpoint.js';
-
-export { IntrospectionEndpoint } from './rfc7662/introspection-endpoint.js';
-export type {
-  IntrospectionEndpointOptions,
-  IntrospectionResponse,
-} from './rfc7662/introspection-endpoint.js';
-export { createIntrospectionEndpoint } from './rfc7662/create-introspection-endpoint.js';
-export type { StoreIntrospectionEndpointClass } from './rfc7662/create-introspection-endpoint.js';
-
-export { MetadataEndpoint } from './rfc8414/metadata-endpoint.js';
-export type { AuthorizationServerMetadata } from './rfc8414/metadata-endpoint.js';
-
-export { authenticateClient } from './client-auth/authenticate-client.js';
 export type { AuthenticatedClient } from './client-auth/authenticate-client.js';
+export { authenticateClient } from './client-auth/authenticate-client.js';
+export type { Client, ClientMetadata } from './client-auth/client.js';
+export {
+  authMethodFor,
+  CLIENT_AUTH_METHODS,
+  clientFromMetadata,
+} from './client-auth/client.js';
 export type {
   ClientAuthInput,
   ClientAuthMethod,
@@ -38,21 +13,16 @@ export type {
 } from './client-auth/client-auth-method.js';
 export { clientSecretBasic } from './client-auth/client-secret-basic.js';
 export { clientSecretPost } from './client-auth/client-secret-post.js';
-export { none } from './client-auth/none.js';
-export { verifySecret } from './client-auth/secret.js';
-export {
-  CLIENT_AUTH_METHODS,
-  authMethodFor,
-  clientFromMetadata,
-} from './client-auth/client.js';
-export type { Client, ClientMetadata } from './client-auth/client.js';
-export { MemoryClientStore, sameClient } from './client-auth/client-store.js';
 export type {
   ClientStore,
   SaveClientResult,
   WritableClientStore,
 } from './client-auth/client-store.js';
-
+export { MemoryClientStore, sameClient } from './client-auth/client-store.js';
+export { none } from './client-auth/none.js';
+export { verifySecret } from './client-auth/secret.js';
+export { sha256, timingSafeEqual } from './crypto/digest.js';
+export type { OAuthErrorCode, OAuthErrorOptions } from './errors/oauth-error.js';
 export {
   InvalidClientError,
   InvalidGrantError,
@@ -60,27 +30,48 @@ export {
   OAuthError,
   ServerError,
   TemporarilyUnavailableError,
-  UnsupportedTokenTypeError,
   toOAuthError,
+  UnsupportedTokenTypeError,
 } from './errors/oauth-error.js';
-export type { OAuthErrorCode, OAuthErrorOptions } from './errors/oauth-error.js';
-
+export type { EndpointRequest } from './http/endpoint-request.js';
 export {
-  PayloadTooLargeError,
   fromFetchRequest,
+  PayloadTooLargeError,
   pathOf,
   queryOf,
   readStream,
 } from './http/endpoint-request.js';
-export type { EndpointRequest } from './http/endpoint-request.js';
-export { NO_STORE_HEADERS, jsonResponse, toFetchResponse } from './http/endpoint-response.js';
 export type { EndpointResponse } from './http/endpoint-response.js';
+export { jsonResponse, NO_STORE_HEADERS, toFetchResponse } from './http/endpoint-response.js';
 export { FormParams, isFormContentType, parseForm } from './http/form.js';
-
-export { sha256, timingSafeEqual } from './crypto/digest.js';
-export { TOKEN_TYPES, isActive, lookupOrder, parseTokenTypeHint } from './tokens/token.js';
-export type { TokenInfo, TokenType } from './tokens/token.js';
-export { assertFilter } from './stores/token-store.js';
+export type { StoreRevocationEndpointClass } from './rfc7009/create-revocation-endpoint.js';
+export { createRevocationEndpoint } from './rfc7009/create-revocation-endpoint.js';
+export type {
+  RevocationContext,
+  RevocationEndpointOptions,
+} from './rfc7009/revocation-endpoint.js';
+export { RevocationEndpoint } from './rfc7009/revocation-endpoint.js';
+export type { StoreIntrospectionEndpointClass } from './rfc7662/create-introspection-endpoint.js';
+export { createIntrospectionEndpoint } from './rfc7662/create-introspection-endpoint.js';
+export type {
+  IntrospectionEndpointOptions,
+  IntrospectionResponse,
+} from './rfc7662/introspection-endpoint.js';
+export { IntrospectionEndpoint } from './rfc7662/introspection-endpoint.js';
+export type { AuthorizationServerMetadata } from './rfc8414/metadata-endpoint.js';
+export { MetadataEndpoint } from './rfc8414/metadata-endpoint.js';
+export type {
+  AuthorizationServerOptions,
+  ResolvedServerOptions,
+} from './server/authorization-server.js';
+export { AuthorizationServer, DEFAULT_PATHS } from './server/authorization-server.js';
+export type { TokenParams } from './server/client-endpoint.js';
+export { ClientEndpoint } from './server/client-endpoint.js';
+export type { CorsOptions } from './server/cors.js';
+export type { EndpointClass, HandleState } from './server/endpoint.js';
+export { Endpoint } from './server/endpoint.js';
+export type { ErrorEvent, ResponseEvent, RevokedEvent, ServerEvents } from './server/events.js';
+export { MemoryTokenStore } from './stores/memory/memory-token-store.js';
 export type {
   Awaitable,
   PurgeOptions,
@@ -88,4 +79,6 @@ export type {
   StoredToken,
   TokenStore,
 } from './stores/token-store.js';
-export { MemoryTokenStore } from './stores/memory/memory-token-store.js';
+export { assertFilter } from './stores/token-store.js';
+export type { TokenInfo, TokenType } from './tokens/token.js';
+export { isActive, lookupOrder, parseTokenTypeHint, TOKEN_TYPES } from './tokens/token.js';

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ServeProcess, runCli, startServe } from './support/cli.js';
-import { FORM, basic, form, send } from './support/http-client.js';
+import { runCli, type ServeProcess, startServe } from './support/cli.js';
+import { basic, FORM, form, send } from './support/http-client.js';
 
 const SEED = 'examples/seed.json';
 const APP = basic('demo-app', 'demo-app-secret');

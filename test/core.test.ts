@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { seedTokens } from '../src/cli/seed.js';
 import {
   AuthorizationServer,
   type Client,
-  InvalidGrantError,
   IntrospectionEndpoint,
+  InvalidGrantError,
   MemoryClientStore,
   OAuthError,
+  parseTokenTypeHint,
   type RevocationContext,
   RevocationEndpoint,
   type TokenInfo,
   type TokenType,
-  parseTokenTypeHint,
   timingSafeEqual,
 } from '../src/index.js';
-import { seedTokens } from '../src/cli/seed.js';
 import { basic } from './support/http-client.js';
 
 /** A token row as an application's own table might hold it: with the values. */

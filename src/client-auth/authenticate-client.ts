@@ -1,6 +1,6 @@
 import { InvalidClientError, InvalidRequestError } from '../errors/oauth-error.js';
+import { authMethodFor, type Client } from './client.js';
 import type { ClientAuthInput, ClientAuthMethod, ClientCredentials } from './client-auth-method.js';
-import { type Client, authMethodFor } from './client.js';
 import type { ClientStore } from './client-store.js';
 
 /** A client that proved who it is, and how. */

@@ -3,7 +3,7 @@ import { InvalidGrantError, UnsupportedTokenTypeError } from '../errors/oauth-er
 import type { EndpointRequest } from '../http/endpoint-request.js';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import { ClientEndpoint, type HandleState } from '../server/client-endpoint.js';
-import { TOKEN_TYPES, type TokenInfo, type TokenType, isActive } from '../tokens/token.js';
+import { isActive, TOKEN_TYPES, type TokenInfo, type TokenType } from '../tokens/token.js';
 
 /**
  * Policies of a {@link RevocationEndpoint}. Every default is the secure one.

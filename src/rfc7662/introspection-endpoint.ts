@@ -2,7 +2,7 @@ import type { Client } from '../client-auth/client.js';
 import type { EndpointRequest } from '../http/endpoint-request.js';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import { ClientEndpoint, type HandleState } from '../server/client-endpoint.js';
-import { type TokenInfo, type TokenType, isActive } from '../tokens/token.js';
+import { isActive, type TokenInfo, type TokenType } from '../tokens/token.js';
 
 /**
  * Policies of an {@link IntrospectionEndpoint}.

@@ -4,7 +4,7 @@ import { InvalidRequestError } from '../errors/oauth-error.js';
 import { type EndpointRequest, queryOf } from '../http/endpoint-request.js';
 import { type EndpointResponse, jsonResponse } from '../http/endpoint-response.js';
 import { type FormParams, isFormContentType, parseForm } from '../http/form.js';
-import { type TokenType, parseTokenTypeHint } from '../tokens/token.js';
+import { parseTokenTypeHint, type TokenType } from '../tokens/token.js';
 import { Endpoint, type HandleState } from './endpoint.js';
 
 export type { HandleState };

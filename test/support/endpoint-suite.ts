@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { clientFromMetadata } from '../../src/client-auth/client.js';
 import type { WritableClientStore } from '../../src/client-auth/client-store.js';
 import { MemoryClientStore } from '../../src/client-auth/client-store.js';
-import type { RevocationEndpointOptions } from '../../src/rfc7009/revocation-endpoint.js';
 import { createRevocationEndpoint } from '../../src/rfc7009/create-revocation-endpoint.js';
+import type { RevocationEndpointOptions } from '../../src/rfc7009/revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../../src/rfc7662/create-introspection-endpoint.js';
 import {
   AuthorizationServer,
@@ -13,17 +14,16 @@ import {
 import type { RevokedEvent } from '../../src/server/events.js';
 import { MemoryTokenStore } from '../../src/stores/memory/memory-token-store.js';
 import type { TokenStore } from '../../src/stores/token-store.js';
-import { clientFromMetadata } from '../../src/client-auth/client.js';
 import {
   CLIENTS,
   FlakyStore,
   type Grant,
   type IssueOptions,
-  SECRETS,
   isRevoked,
   issueGrant,
+  SECRETS,
 } from './fixtures.js';
-import { FORM, type RawRequest, type RawResponse, basic, form, send } from './http-client.js';
+import { basic, FORM, form, type RawRequest, type RawResponse, send } from './http-client.js';
 
 /** A server mounted on real HTTP by an adapter under test. */
 export interface Mounted {
