@@ -1,3 +1,4 @@
+import { sha256 } from '../crypto/digest.js';
 import type { TokenInfo, TokenType } from '../tokens/token.js';
 
 /** A value, or a promise of it: in-memory stores answer synchronously. */
@@ -33,24 +34,28 @@ export interface TokenStore {
    */
   revokeToken(id: string, at: number): Awaitable<number>;
   /**
-   * Marks every token of a grant revoked at `at`, atomically: all of them or none.
-   * Resolves to how many were newly revoked.
+   * Marks every token of a grant revoked at `at`, atomically: all of them or none. The grant
+   * itself stays marked, so a token saved into it afterwards (a rotation racing the
+   * revocation) is stored revoked. Resolves to how many were newly revoked.
    */
   revokeGrant(grantId: string, at: number): Awaitable<number>;
   /**
    * Inserts tokens; a token whose id is already stored is left as it is, so saving twice
-   * adds nothing and never un-revokes. Resolves to how many were inserted.
+   * adds nothing and never un-revokes. A token of a revoked grant is stored revoked.
+   * Resolves to how many were inserted.
    */
   saveTokens(tokens: readonly StoredToken[]): Awaitable<number>;
   /**
    * Bulk revocation for operators: marks every token matching all given fields revoked,
-   * atomically. Resolves to how many were newly revoked. An empty filter is refused.
+   * atomically. A filter of `grantId` alone is {@link revokeGrant}. Resolves to how many
+   * were newly revoked. An empty filter is refused.
    */
   revokeWhere?(filter: RevokeFilter, at: number): Awaitable<number>;
   /**
-   * Deletes tokens that expired before `expiredBefore` (seconds since the epoch), in
-   * batches of at most `batchSize` (default 1000) so no table is locked for long.
-   * Resolves to how many were deleted.
+   * Deletes tokens that expired before `expiredBefore` (seconds since the epoch), and
+   * tokens without an expiry that were revoked before it, in batches of at most
+   * `batchSize` (default 1000) so no table is locked for long. Resolves to how many were
+   * deleted.
    */
   purge?(options: PurgeOptions): Awaitable<number>;
   /** Brings the schema up to date: versioned and idempotent. */
@@ -68,15 +73,38 @@ export interface RevokeFilter {
 
 /** Options of {@link TokenStore.purge}. */
 export interface PurgeOptions {
-  /** Tokens that expired before this time (seconds since the epoch) are deleted. */
+  /**
+   * Tokens that expired before this time (seconds since the epoch) are deleted; so are
+   * tokens without an expiry revoked before it.
+   */
   readonly expiredBefore: number;
   /** Largest number of rows deleted per statement (default 1000). */
   readonly batchSize?: number | undefined;
 }
 
-/** Refuses a filter that would match every token. */
+/** The largest batch {@link TokenStore.purge} deletes at once unless told otherwise. */
+export const DEFAULT_PURGE_BATCH = 1000;
+
+/**
+ * Refuses a filter that would match every token.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
 export function assertFilter(filter: RevokeFilter): void {
   if (filter.clientId === undefined && filter.sub === undefined && filter.grantId === undefined) {
     throw new TypeError('revokeWhere needs clientId, sub or grantId');
   }
+}
+
+/**
+ * Finds a token by its value: digests it once and looks the digest up. One lookup covers
+ * every token type, so a `token_type_hint` changes nothing here.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export async function findTokenByValue(
+  store: TokenStore,
+  value: string,
+): Promise<StoredToken | undefined> {
+  return store.findToken(await sha256(value));
 }

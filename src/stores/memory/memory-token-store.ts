@@ -15,11 +15,15 @@ import {
 export class MemoryTokenStore implements TokenStore {
   readonly #tokens = new Map<string, StoredToken>();
   readonly #grants = new Map<string, Set<string>>();
+  /** When each revoked grant was revoked: tokens saved into it later are born revoked. */
+  readonly #revokedGrants = new Map<string, number>();
 
+  /** @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1 */
   findToken(id: string): StoredToken | undefined {
     return this.#tokens.get(id);
   }
 
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   revokeToken(id: string, at: number): number {
     const token = this.#tokens.get(id);
     if (!token || token.revokedAt != null) return 0;
@@ -27,17 +31,26 @@ export class MemoryTokenStore implements TokenStore {
     return 1;
   }
 
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   revokeGrant(grantId: string, at: number): number {
+    if (!this.#revokedGrants.has(grantId)) this.#revokedGrants.set(grantId, at);
     let count = 0;
     for (const id of this.#grants.get(grantId) ?? []) count += this.revokeToken(id, at);
     return count;
   }
 
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   saveTokens(tokens: readonly StoredToken[]): number {
     let inserted = 0;
     for (const token of tokens) {
       if (this.#tokens.has(token.id)) continue;
-      this.#tokens.set(token.id, { ...token });
+      const grantRevokedAt = this.#revokedGrants.get(token.grantId);
+      this.#tokens.set(
+        token.id,
+        token.revokedAt == null && grantRevokedAt !== undefined
+          ? { ...token, revokedAt: grantRevokedAt }
+          : { ...token },
+      );
       let grant = this.#grants.get(token.grantId);
       if (!grant) {
         grant = new Set();
@@ -49,8 +62,12 @@ export class MemoryTokenStore implements TokenStore {
     return inserted;
   }
 
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   revokeWhere(filter: RevokeFilter, at: number): number {
     assertFilter(filter);
+    if (filter.grantId !== undefined && filter.clientId === undefined && filter.sub === undefined) {
+      return this.revokeGrant(filter.grantId, at);
+    }
     let count = 0;
     for (const token of this.#tokens.values()) {
       if (filter.clientId !== undefined && token.clientId !== filter.clientId) continue;
@@ -61,15 +78,22 @@ export class MemoryTokenStore implements TokenStore {
     return count;
   }
 
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2 */
   purge({ expiredBefore }: PurgeOptions): number {
     let count = 0;
     for (const token of [...this.#tokens.values()]) {
-      if (token.expiresAt == null || token.expiresAt >= expiredBefore) continue;
+      // A token that never expires is kept while it is usable; once revoked, its
+      // revocation time stands in for the expiry, so revoked tokens do not pile up.
+      const end = token.expiresAt ?? token.revokedAt;
+      if (end == null || end >= expiredBefore) continue;
       this.#tokens.delete(token.id);
       const grant = this.#grants.get(token.grantId);
       grant?.delete(token.id);
       if (grant?.size === 0) this.#grants.delete(token.grantId);
       count++;
+    }
+    for (const [grantId, at] of this.#revokedGrants) {
+      if (at < expiredBefore && !this.#grants.has(grantId)) this.#revokedGrants.delete(grantId);
     }
     return count;
   }

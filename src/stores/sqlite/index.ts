@@ -1,0 +1,4 @@
+export { SqliteTokenStore } from './sqlite-token-store.js';
+export type { SqliteTokenStoreOptions } from './sqlite-token-store.js';
+export { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+export { SchemaVersionError } from '../schema-version-error.js';

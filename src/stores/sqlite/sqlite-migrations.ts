@@ -1,0 +1,41 @@
+/**
+ * The SQLite schema, one migration a version. A migration is never edited once released:
+ * a change is a new entry, so every database walks the same steps.
+ */
+export const SQLITE_MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE revokit_tokens (
+  id TEXT PRIMARY KEY NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('access_token', 'refresh_token')),
+  client_id TEXT NOT NULL,
+  grant_id TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  scope TEXT,
+  sub TEXT
+) WITHOUT ROWID;
+CREATE INDEX revokit_tokens_grant_id ON revokit_tokens (grant_id);
+CREATE INDEX revokit_tokens_client_id ON revokit_tokens (client_id);
+CREATE INDEX revokit_tokens_sub ON revokit_tokens (sub) WHERE sub IS NOT NULL;
+CREATE INDEX revokit_tokens_expires_at ON revokit_tokens (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX revokit_tokens_revoked_no_expiry ON revokit_tokens (revoked_at)
+  WHERE expires_at IS NULL AND revoked_at IS NOT NULL;
+CREATE TABLE revokit_revoked_grants (
+  grant_id TEXT PRIMARY KEY NOT NULL,
+  revoked_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE revokit_clients (
+  client_id TEXT PRIMARY KEY NOT NULL,
+  client_secret_digest TEXT,
+  client_secret_expires_at INTEGER,
+  token_endpoint_auth_method TEXT NOT NULL,
+  revocation_endpoint_auth_method TEXT,
+  introspection_endpoint_auth_method TEXT,
+  resource_server INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+`,
+  },
+];

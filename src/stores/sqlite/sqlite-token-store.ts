@@ -1,0 +1,297 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Client } from '../../client-auth/client.js';
+import {
+  type SaveClientResult,
+  type WritableClientStore,
+  sameClient,
+} from '../../client-auth/client-store.js';
+import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
+import { SchemaVersionError } from '../schema-version-error.js';
+import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
+import {
+  DEFAULT_PURGE_BATCH,
+  type PurgeOptions,
+  type RevokeFilter,
+  type StoredToken,
+  type TokenStore,
+  assertFilter,
+} from '../token-store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+
+type Database = BetterSqlite3.Database;
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/** Options of {@link SqliteTokenStore}. */
+export interface SqliteTokenStoreOptions {
+  /**
+   * How long a write waits for another connection's lock before failing, in ms (default
+   * 2000). A failure answers 503; better-sqlite3 is synchronous, so this also bounds how
+   * long the event loop can be held.
+   */
+  readonly busyTimeout?: number;
+}
+
+const FILTER_COLUMNS = [
+  ['clientId', 'client_id'],
+  ['sub', 'sub'],
+  ['grantId', 'grant_id'],
+] as const;
+
+const SELECT_TOKEN = `SELECT ${TOKEN_COLUMNS.join(', ')} FROM revokit_tokens WHERE id = ?`;
+
+/**
+ * A {@link TokenStore} and {@link WritableClientStore} on SQLite through `better-sqlite3`:
+ * the embedded default of `revokit serve`. Pass a `Database` you opened; the store puts it
+ * in WAL mode, so readers never wait for the writer, and sets its busy timeout. Call
+ * {@link migrate} once before use.
+ *
+ * Every write runs in a `BEGIN IMMEDIATE` transaction, so several processes sharing one
+ * file serialise their writes instead of deadlocking on a lock upgrade.
+ *
+ * @example
+ * ```ts
+ * import Database from 'better-sqlite3';
+ * const store = new SqliteTokenStore(new Database('revokit.db'));
+ * store.migrate();
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export class SqliteTokenStore implements TokenStore, WritableClientStore {
+  readonly db: Database;
+  #statements: ReturnType<typeof prepare> | undefined;
+  readonly #filterStatements = new Map<string, Statement>();
+
+  constructor(db: Database, options: SqliteTokenStoreOptions = {}) {
+    this.db = db;
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeout ?? 2000))}`);
+  }
+
+  /** Statements are prepared once, after the schema exists, and reused for every call. */
+  get #s(): ReturnType<typeof prepare> {
+    this.#statements ??= prepare(this.db);
+    return this.#statements;
+  }
+
+  /**
+   * Brings the schema to the latest version, in one immediate transaction so two
+   * processes starting at once cannot both apply a step. Idempotent.
+   */
+  migrate(): void {
+    const db = this.db;
+    db.transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS revokit_migrations (
+        version INTEGER PRIMARY KEY NOT NULL,
+        applied_at INTEGER NOT NULL
+      )`);
+      const row = db.prepare('SELECT MAX(version) AS version FROM revokit_migrations').get() as {
+        version: number | null;
+      };
+      const current = row.version ?? 0;
+      const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
+      if (current > latest) throw new SchemaVersionError(current, latest);
+      const record = db.prepare(
+        'INSERT INTO revokit_migrations (version, applied_at) VALUES (?, ?)',
+      );
+      for (const migration of SQLITE_MIGRATIONS) {
+        if (migration.version <= current) continue;
+        db.exec(migration.sql);
+        record.run(migration.version, Math.floor(Date.now() / 1000));
+      }
+    }).immediate();
+    this.#statements = undefined;
+  }
+
+  /** The schema version the database is at (0 before {@link migrate}). */
+  schemaVersion(): number {
+    const exists = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'revokit_migrations'")
+      .get();
+    if (!exists) return 0;
+    const row = this.db.prepare('SELECT MAX(version) AS v FROM revokit_migrations').get() as {
+      v: number | null;
+    };
+    return row.v ?? 0;
+  }
+
+  /**
+   * One indexed lookup by digest.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+   */
+  findToken(id: string): StoredToken | undefined {
+    const row = this.#s.find.get(id) as TokenRow | undefined;
+    return row ? tokenFromRow(id, row) : undefined;
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
+  revokeToken(id: string, at: number): number {
+    return this.#s.revokeToken.run(wholeSeconds(at), id).changes;
+  }
+
+  /**
+   * Marks the grant and every token in it revoked, in one transaction.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  revokeGrant(grantId: string, at: number): number {
+    return this.#s.revokeGrant.immediate(grantId, wholeSeconds(at));
+  }
+
+  /**
+   * Inserts every token in one transaction; a token already stored is left as it is.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  saveTokens(tokens: readonly StoredToken[]): number {
+    if (tokens.length === 0) return 0;
+    return this.#s.saveTokens.immediate(tokens);
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
+  revokeWhere(filter: RevokeFilter, at: number): number {
+    assertFilter(filter);
+    if (filter.grantId !== undefined && filter.clientId === undefined && filter.sub === undefined) {
+      return this.revokeGrant(filter.grantId, at);
+    }
+    const present = FILTER_COLUMNS.filter(([key]) => filter[key] !== undefined);
+    const shape = present.map(([key]) => key).join(',');
+    let statement = this.#filterStatements.get(shape);
+    if (!statement) {
+      const where = present.map(([, column]) => `${column} = ?`).join(' AND ');
+      statement = this.db.prepare(
+        `UPDATE revokit_tokens SET revoked_at = ? WHERE ${where} AND revoked_at IS NULL`,
+      );
+      this.#filterStatements.set(shape, statement);
+    }
+    // One UPDATE is one implicit transaction: all matching tokens or none.
+    return statement.run(wholeSeconds(at), ...present.map(([key]) => filter[key])).changes;
+  }
+
+  /**
+   * Deletes in batches, each its own short transaction, yielding to the event loop between
+   * them so a server sharing the process keeps answering.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  async purge({ expiredBefore, batchSize = DEFAULT_PURGE_BATCH }: PurgeOptions): Promise<number> {
+    const cutoff = wholeSeconds(expiredBefore);
+    const limit = Math.max(1, Math.floor(batchSize));
+    let total = 0;
+    for (;;) {
+      const deleted = this.#s.purgeTokens.run(cutoff, cutoff, limit).changes;
+      total += deleted;
+      if (deleted < limit) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (;;) {
+      const deleted = this.#s.purgeGrants.run(cutoff, limit).changes;
+      if (deleted < limit) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 */
+  getClient(clientId: string): Client | undefined {
+    const row = this.#s.getClient.get(clientId) as Record<string, unknown> | undefined;
+    return row ? clientFromRecord(row) : undefined;
+  }
+
+  /**
+   * Inserts or replaces a client, saying which it did; an identical client is left alone.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+   */
+  saveClient(client: Client): SaveClientResult {
+    return this.#s.saveClient.immediate(client);
+  }
+
+  /** Nothing to release: the `Database` stays the caller's to close. */
+  close(): void {}
+}
+
+function prepare(db: Database) {
+  const find = db.prepare(SELECT_TOKEN);
+  const revokeToken = db.prepare(
+    'UPDATE revokit_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+  );
+  const markGrant = db.prepare(
+    'INSERT INTO revokit_revoked_grants (grant_id, revoked_at) VALUES (?, ?) ON CONFLICT (grant_id) DO NOTHING',
+  );
+  const revokeGrantTokens = db.prepare(
+    'UPDATE revokit_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL',
+  );
+  const insertToken = db.prepare(
+    `INSERT INTO revokit_tokens (id, ${TOKEN_COLUMNS.join(', ')})
+     VALUES (?, ?, ?, ?, ?, ?,
+       COALESCE(?, (SELECT revoked_at FROM revokit_revoked_grants WHERE grant_id = ?)), ?, ?)
+     ON CONFLICT (id) DO NOTHING`,
+  );
+  const purgeTokens = db.prepare(
+    `DELETE FROM revokit_tokens WHERE id IN (
+       SELECT id FROM revokit_tokens WHERE expires_at < ?
+       UNION ALL
+       SELECT id FROM revokit_tokens WHERE expires_at IS NULL AND revoked_at < ?
+       LIMIT ?)`,
+  );
+  const purgeGrants = db.prepare(
+    `DELETE FROM revokit_revoked_grants WHERE grant_id IN (
+       SELECT g.grant_id FROM revokit_revoked_grants g
+       WHERE g.revoked_at < ?
+         AND NOT EXISTS (SELECT 1 FROM revokit_tokens t WHERE t.grant_id = g.grant_id)
+       LIMIT ?)`,
+  );
+  const getClient = db.prepare(
+    `SELECT ${CLIENT_COLUMNS.join(', ')} FROM revokit_clients WHERE client_id = ?`,
+  );
+  const upsertClient = db.prepare(
+    `INSERT INTO revokit_clients (${CLIENT_COLUMNS.join(', ')})
+     VALUES (${CLIENT_COLUMNS.map(() => '?').join(', ')})
+     ON CONFLICT (client_id) DO UPDATE SET ${CLIENT_COLUMNS.slice(1)
+       .map((column) => `${column} = excluded.${column}`)
+       .join(', ')}`,
+  );
+
+  return {
+    find,
+    revokeToken,
+    purgeTokens,
+    purgeGrants,
+    getClient,
+    revokeGrant: db.transaction((grantId: string, at: number | null): number => {
+      markGrant.run(grantId, at);
+      return revokeGrantTokens.run(at, grantId).changes;
+    }),
+    saveTokens: db.transaction((tokens: readonly StoredToken[]): number => {
+      let inserted = 0;
+      for (const token of tokens) {
+        inserted += insertToken.run(
+          token.id,
+          token.type,
+          token.clientId,
+          token.grantId,
+          wholeSeconds(token.issuedAt),
+          wholeSeconds(token.expiresAt),
+          wholeSeconds(token.revokedAt),
+          token.grantId,
+          token.scope ?? null,
+          token.sub ?? null,
+        ).changes;
+      }
+      return inserted;
+    }),
+    saveClient: db.transaction((client: Client): SaveClientResult => {
+      const row = getClient.get(client.clientId) as Record<string, unknown> | undefined;
+      const existing = row ? clientFromRecord(row) : undefined;
+      if (existing && sameClient(existing, client)) return 'unchanged';
+      const record = clientToRecord(client);
+      upsertClient.run(
+        ...CLIENT_COLUMNS.map((column) =>
+          column === 'resource_server' ? (record.resource_server ? 1 : 0) : record[column],
+        ),
+      );
+      return existing ? 'updated' : 'inserted';
+    }),
+  };
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { sha256 } from '../../src/crypto/digest.js';
+import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
+import { SqliteTokenStore } from '../../src/stores/sqlite/sqlite-token-store.js';
+import { runTokenStoreSuite } from '../support/token-store-suite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'revokit-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// Issue #3 "One conformance suite, every store": SQLite through better-sqlite3, with a peer
+// that opens the same file through a connection of its own, as a second process would.
+runTokenStoreSuite('sqlite', {
+  async create() {
+    const file = join(dir, 'suite.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db);
+    return {
+      tokens: store,
+      clients: store,
+      async peer() {
+        const other = new Database(file);
+        return { tokens: new SqliteTokenStore(other), close: async () => void other.close() };
+      },
+      close: async () => void db.close(),
+    };
+  },
+});
+
+describe('sqlite store specifics (issue #3 "SQLite")', () => {
+  it('puts the database in WAL mode with a busy timeout', () => {
+    const db = new Database(join(dir, 'wal.db'));
+    new SqliteTokenStore(db, { busyTimeout: 1234 });
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 1234);
+    db.close();
+  });
+
+  it('migrations are versioned: a fresh database walks to the latest version once', () => {
+    const db = new Database(join(dir, 'versions.db'));
+    const store = new SqliteTokenStore(db);
+    assert.equal(store.schemaVersion(), 0);
+    store.migrate();
+    store.migrate();
+    assert.equal(store.schemaVersion(), 1);
+    const rows = db.prepare('SELECT version FROM revokit_migrations').all();
+    assert.deepEqual(rows, [{ version: 1 }]);
+    db.close();
+  });
+
+  it('refuses a schema newer than it knows, rather than guess', () => {
+    const db = new Database(join(dir, 'newer.db'));
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    db.prepare('INSERT INTO revokit_migrations (version, applied_at) VALUES (99, 0)').run();
+    assert.throws(() => store.migrate(), SchemaVersionError);
+    db.close();
+  });
+
+  it('lookups by digest, grant, client, subject and expiry use indexes', () => {
+    const db = new Database(join(dir, 'plan.db'));
+    new SqliteTokenStore(db).migrate();
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+        .map((row) => row.detail)
+        .join('; ');
+    assert.match(plan("SELECT * FROM revokit_tokens WHERE id = 'x'"), /PRIMARY KEY/);
+    assert.match(
+      plan("SELECT id FROM revokit_tokens WHERE grant_id = 'x'"),
+      /revokit_tokens_grant_id/,
+    );
+    assert.match(
+      plan("SELECT id FROM revokit_tokens WHERE client_id = 'x'"),
+      /revokit_tokens_client_id/,
+    );
+    assert.match(plan("SELECT id FROM revokit_tokens WHERE sub = 'x'"), /revokit_tokens_sub/);
+    assert.match(
+      plan('SELECT id FROM revokit_tokens WHERE expires_at < 5'),
+      /revokit_tokens_expires_at/,
+    );
+    db.close();
+  });
+
+  it('a database locked past the busy timeout throws (answered 503), and nothing is half-done', async () => {
+    const file = join(dir, 'locked.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db, { busyTimeout: 50 });
+    store.migrate();
+    const at = await sha256('a');
+    const rt = await sha256('r');
+    store.saveTokens([
+      { id: at, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 },
+      { id: rt, type: 'refresh_token', clientId: 'c', grantId: 'g', issuedAt: 1 },
+    ]);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      assert.throws(() => store.revokeGrant('g', 2), /locked|busy/i);
+      assert.equal(store.findToken(at)?.revokedAt, undefined, 'readers still read under WAL');
+      assert.equal(store.findToken(rt)?.revokedAt, undefined);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    assert.equal(store.revokeGrant('g', 2), 2);
+    db.close();
+  });
+
+  it('never stores a token value: the file holds digests only', async () => {
+    const file = join(dir, 'values.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const value = 'plain-token-value-that-must-not-be-stored';
+    store.saveTokens([
+      { id: await sha256(value), type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 },
+    ]);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    const { readFileSync } = await import('node:fs');
+    assert.equal(readFileSync(file).includes(value), false);
+    assert.equal(readFileSync(file).includes(await sha256(value)), true);
+  });
+});

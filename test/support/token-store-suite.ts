@@ -1,0 +1,505 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { WritableClientStore } from '../../src/client-auth/client-store.js';
+import { sameClient } from '../../src/client-auth/client-store.js';
+import type { Client } from '../../src/client-auth/client.js';
+import { sha256 } from '../../src/crypto/digest.js';
+import type { StoredToken, TokenStore } from '../../src/stores/token-store.js';
+import { isActive } from '../../src/tokens/token.js';
+
+/** A store under test, and a way to reach the same data as a second server would. */
+export interface StoreUnderTest {
+  tokens: TokenStore;
+  clients?: WritableClientStore;
+  /** A second store on the same data with a connection of its own (a second server). */
+  peer?(): Promise<{ tokens: TokenStore; close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link runTokenStoreSuite}. */
+export interface TokenStoreSuiteOptions {
+  /** Builds the store once for the suite; tests use fresh random ids, never shared ones. */
+  create(): Promise<StoreUnderTest>;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const uid = (prefix: string) => `${prefix}-${randomBytes(8).toString('hex')}`;
+const digest = async (prefix: string) => sha256(uid(prefix));
+
+interface GrantShape {
+  clientId?: string;
+  sub?: string;
+  generations?: number;
+  expiresIn?: number;
+}
+
+/** A grant of several rotated generations: an access and a refresh token each. */
+async function makeGrant(
+  shape: GrantShape = {},
+): Promise<{ grantId: string; tokens: StoredToken[] }> {
+  const grantId = uid('grant');
+  const clientId = shape.clientId ?? uid('client');
+  const issuedAt = now() - 60;
+  const tokens: StoredToken[] = [];
+  for (let i = 0; i < (shape.generations ?? 1); i++) {
+    tokens.push({
+      id: await digest('at'),
+      type: 'access_token',
+      clientId,
+      grantId,
+      issuedAt: issuedAt + i,
+      expiresAt: now() + (shape.expiresIn ?? 3600),
+      scope: 'read write',
+      sub: shape.sub ?? 'alice',
+    });
+    tokens.push({
+      id: await digest('rt'),
+      type: 'refresh_token',
+      clientId,
+      grantId,
+      issuedAt: issuedAt + i,
+      scope: 'read write',
+      sub: shape.sub ?? 'alice',
+    });
+  }
+  return { grantId, tokens };
+}
+
+/** The fields that hold a value: an absent field and an `undefined` one read the same. */
+function defined<T extends object>(value: T | undefined): Partial<T> | undefined {
+  if (!value) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function revokedAt(store: TokenStore, id: string): Promise<number | undefined> {
+  const found = await store.findToken(id);
+  assert.ok(found, `token ${id.slice(0, 8)} is missing`);
+  return found.revokedAt;
+}
+
+async function assertAllRevoked(store: TokenStore, tokens: readonly StoredToken[], at?: number) {
+  for (const token of tokens) {
+    const value = await revokedAt(store, token.id);
+    assert.notEqual(value, undefined, `${token.type} ${token.id.slice(0, 8)} is not revoked`);
+    if (at !== undefined) assert.equal(value, at);
+  }
+}
+
+async function assertNoneRevoked(store: TokenStore, tokens: readonly StoredToken[]) {
+  for (const token of tokens) {
+    assert.equal(await revokedAt(store, token.id), undefined, `${token.type} was revoked`);
+  }
+}
+
+/**
+ * The conformance suite of issue #3: every store, memory, SQLite, PostgreSQL and Redis,
+ * runs it unchanged. Each test names the clause it checks.
+ */
+export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions): void {
+  describe(`token store conformance: ${name}`, () => {
+    let sut: StoreUnderTest;
+    let store: TokenStore;
+    before(async () => {
+      sut = await options.create();
+      store = sut.tokens;
+      await store.migrate?.();
+    });
+    after(() => sut?.close());
+
+    describe('issue #3 "Digests, not values" (RFC 7009 §2.1, RFC 9700 §4.14.2)', () => {
+      it('a token saved under its digest reads back field for field', async () => {
+        const value = uid('secret-token-value');
+        const token: StoredToken = {
+          id: await sha256(value),
+          type: 'access_token',
+          clientId: uid('client'),
+          grantId: uid('grant'),
+          issuedAt: now() - 5,
+          expiresAt: now() + 600,
+          scope: 'openid profile',
+          sub: 'user:42',
+        };
+        assert.equal(await store.saveTokens([token]), 1);
+        assert.deepEqual(defined(await store.findToken(token.id)), token);
+        assert.equal(await store.findToken(value), undefined, 'the value itself is no key');
+      });
+      it('absent optional fields read back as undefined, not null', async () => {
+        const token: StoredToken = {
+          id: await digest('bare'),
+          type: 'refresh_token',
+          clientId: uid('client'),
+          grantId: uid('grant'),
+          issuedAt: now(),
+        };
+        await store.saveTokens([token]);
+        const found = await store.findToken(token.id);
+        assert.ok(found);
+        for (const key of ['expiresAt', 'revokedAt', 'scope', 'sub'] as const) {
+          assert.equal(found[key], undefined, key);
+        }
+      });
+      it('an unknown digest is not found (RFC 7009 §2.2: answered 200)', async () => {
+        assert.equal(await store.findToken(await digest('unknown')), undefined);
+      });
+      it('an empty save inserts nothing', async () => {
+        assert.equal(await store.saveTokens([]), 0);
+      });
+    });
+
+    describe('issue #3 "Seeding": saveTokens is insert-if-absent', () => {
+      it('saving twice inserts once and changes nothing', async () => {
+        const { tokens } = await makeGrant();
+        assert.equal(await store.saveTokens(tokens), tokens.length);
+        const changed = tokens.map((t) => ({ ...t, scope: 'admin', clientId: 'mallory' }));
+        assert.equal(await store.saveTokens(changed), 0);
+        for (const token of tokens) {
+          const found = await store.findToken(token.id);
+          assert.equal(found?.scope, 'read write');
+          assert.equal(found?.clientId, token.clientId);
+        }
+      });
+      it('re-saving a revoked token never un-revokes it (RFC 9700 §4.14)', async () => {
+        const { tokens } = await makeGrant();
+        await store.saveTokens(tokens);
+        const at = now() - 30;
+        assert.equal(await store.revokeToken(tokens[0]!.id, at), 1);
+        assert.equal(await store.saveTokens(tokens), 0);
+        assert.equal(await revokedAt(store, tokens[0]!.id), at);
+      });
+      it('a token saved already revoked stays revoked', async () => {
+        const { tokens } = await makeGrant();
+        const at = now() - 100;
+        await store.saveTokens(tokens.map((t) => ({ ...t, revokedAt: at })));
+        await assertAllRevoked(store, tokens, at);
+      });
+    });
+
+    describe('issue #3 "Grants": revocation scope (RFC 7009 §2.1)', () => {
+      it('revoking an access token revokes only that token', async () => {
+        const { tokens } = await makeGrant({ generations: 2 });
+        const other = await makeGrant();
+        await store.saveTokens([...tokens, ...other.tokens]);
+        const at = now();
+        assert.equal(await store.revokeToken(tokens[0]!.id, at), 1);
+        assert.equal(await revokedAt(store, tokens[0]!.id), at);
+        await assertNoneRevoked(store, tokens.slice(1));
+        await assertNoneRevoked(store, other.tokens);
+      });
+      it('revoking a grant revokes every token of every rotated generation, atomically', async () => {
+        const grant = await makeGrant({ generations: 4 });
+        const sibling = await makeGrant({ clientId: grant.tokens[0]!.clientId });
+        await store.saveTokens([...grant.tokens, ...sibling.tokens]);
+        const at = now();
+        assert.equal(await store.revokeGrant(grant.grantId, at), 8);
+        await assertAllRevoked(store, grant.tokens, at);
+        await assertNoneRevoked(store, sibling.tokens);
+      });
+      it('a token already revoked keeps its first revocation time and is not counted', async () => {
+        const grant = await makeGrant({ generations: 2 });
+        await store.saveTokens(grant.tokens);
+        const first = now() - 500;
+        await store.revokeToken(grant.tokens[1]!.id, first);
+        assert.equal(await store.revokeGrant(grant.grantId, now()), 3);
+        assert.equal(await revokedAt(store, grant.tokens[1]!.id), first);
+      });
+      it('a token saved into a revoked grant is stored revoked (a rotation racing the revocation)', async () => {
+        const grant = await makeGrant();
+        await store.saveTokens(grant.tokens);
+        const at = now() - 3;
+        await store.revokeGrant(grant.grantId, at);
+        const late = (await makeGrant({ clientId: grant.tokens[0]!.clientId })).tokens.map((t) => ({
+          ...t,
+          grantId: grant.grantId,
+        }));
+        assert.equal(await store.saveTokens(late), late.length);
+        await assertAllRevoked(store, late, at);
+      });
+      it('revoking a grant nobody has stored revokes nothing', async () => {
+        assert.equal(await store.revokeGrant(uid('grant'), now()), 0);
+      });
+    });
+
+    describe('issue #3: idempotent revocation (RFC 7009 §2.2: already revoked answers 200)', () => {
+      it('revoking a token twice counts once and keeps the first time', async () => {
+        const { tokens } = await makeGrant();
+        await store.saveTokens(tokens);
+        const at = now() - 10;
+        assert.equal(await store.revokeToken(tokens[0]!.id, at), 1);
+        assert.equal(await store.revokeToken(tokens[0]!.id, at + 5), 0);
+        assert.equal(await revokedAt(store, tokens[0]!.id), at);
+      });
+      it('revoking a grant twice counts once', async () => {
+        const grant = await makeGrant({ generations: 2 });
+        await store.saveTokens(grant.tokens);
+        assert.equal(await store.revokeGrant(grant.grantId, now()), 4);
+        assert.equal(await store.revokeGrant(grant.grantId, now()), 0);
+      });
+      it('revoking an unknown token counts nothing', async () => {
+        assert.equal(await store.revokeToken(await digest('nothing'), now()), 0);
+      });
+    });
+
+    describe('issue #3 "Revoked and expired tokens" (RFC 7662 §2.2 active)', () => {
+      it('an expired token is kept with its expiry and reads inactive', async () => {
+        const { tokens } = await makeGrant({ expiresIn: -120 });
+        await store.saveTokens(tokens);
+        const found = await store.findToken(tokens[0]!.id);
+        assert.ok(found);
+        assert.equal(found.expiresAt, tokens[0]!.expiresAt);
+        assert.equal(isActive(found), false);
+      });
+      it('a token without expiry reads active until revoked, then inactive', async () => {
+        const { tokens } = await makeGrant();
+        await store.saveTokens(tokens);
+        const refresh = tokens[1]!;
+        assert.equal(isActive((await store.findToken(refresh.id))!), true);
+        await store.revokeToken(refresh.id, now());
+        assert.equal(isActive((await store.findToken(refresh.id))!), false);
+      });
+      it('revoked tokens are marked, not deleted (RFC 9700 §4.14: replay is recognised)', async () => {
+        const grant = await makeGrant();
+        await store.saveTokens(grant.tokens);
+        await store.revokeGrant(grant.grantId, now());
+        for (const token of grant.tokens) assert.ok(await store.findToken(token.id));
+      });
+    });
+
+    describe('issue #3 "purge": expired and past retention, in bounded batches', () => {
+      it('deletes only what ended before the cutoff, whatever the batch size', async () => {
+        assert.ok(store.purge, 'the store implements purge');
+        const t = now();
+        const clientId = uid('client');
+        const token = async (expiresAt: number | undefined, revoked?: number) => ({
+          id: await digest('p'),
+          type: 'access_token' as const,
+          clientId,
+          grantId: uid('grant'),
+          issuedAt: t - 7200,
+          expiresAt,
+          revokedAt: revoked,
+        });
+        const old = await Promise.all(Array.from({ length: 23 }, () => token(t - 3000)));
+        const oldRevokedNoExpiry = await token(undefined, t - 3000);
+        const recent = await token(t - 100);
+        const live = await token(t + 3600);
+        const forever = await token(undefined);
+        const recentlyRevoked = await token(undefined, t - 100);
+        const all = [...old, oldRevokedNoExpiry, recent, live, forever, recentlyRevoked];
+        await store.saveTokens(all);
+        // Other tests' expired tokens may go too; count only what this test owns.
+        await store.purge({ expiredBefore: t - 1000, batchSize: 5 });
+        for (const gone of [...old, oldRevokedNoExpiry]) {
+          assert.equal(await store.findToken(gone.id), undefined, 'an old token survived purge');
+        }
+        for (const kept of [recent, live, forever, recentlyRevoked]) {
+          assert.ok(await store.findToken(kept.id), 'a token inside retention was purged');
+        }
+        assert.equal(await store.purge({ expiredBefore: t - 1000, batchSize: 5 }), 0);
+      });
+      it('reports how many tokens it deleted', async () => {
+        const t = now();
+        const grant = await makeGrant({ expiresIn: -2000, generations: 3 });
+        const accessTokens = grant.tokens.filter((x) => x.type === 'access_token');
+        await store.saveTokens(accessTokens);
+        const purged = await store.purge!({ expiredBefore: t - 1000 });
+        assert.ok(purged >= accessTokens.length, `purged ${purged}`);
+        assert.equal(await store.findToken(accessTokens[0]!.id), undefined);
+      });
+      it('a purged grant can be revoked again without error', async () => {
+        const grant = await makeGrant({ expiresIn: -2000 });
+        await store.saveTokens(grant.tokens);
+        await store.revokeGrant(grant.grantId, now() - 1500);
+        await store.purge!({ expiredBefore: now() - 1000 });
+        assert.equal(await store.revokeGrant(grant.grantId, now()), 0);
+      });
+    });
+
+    describe('issue #3 "Bulk revocation for operators"', () => {
+      it('by client: every token of the client, across grants, and nothing else', async () => {
+        assert.ok(store.revokeWhere, 'the store implements revokeWhere');
+        const clientId = uid('client');
+        const a = await makeGrant({ clientId, sub: 'ann', generations: 2 });
+        const b = await makeGrant({ clientId, sub: 'ben' });
+        const other = await makeGrant({ sub: 'ann' });
+        await store.saveTokens([...a.tokens, ...b.tokens, ...other.tokens]);
+        const at = now();
+        assert.equal(await store.revokeWhere({ clientId }, at), 6);
+        await assertAllRevoked(store, [...a.tokens, ...b.tokens], at);
+        await assertNoneRevoked(store, other.tokens);
+        assert.equal(await store.revokeWhere({ clientId }, at), 0, 'idempotent');
+      });
+      it('by subject: every token of the resource owner, across clients', async () => {
+        const sub = uid('sub');
+        const a = await makeGrant({ sub });
+        const b = await makeGrant({ sub });
+        const other = await makeGrant({ clientId: a.tokens[0]!.clientId });
+        await store.saveTokens([...a.tokens, ...b.tokens, ...other.tokens]);
+        assert.equal(await store.revokeWhere!({ sub }, now()), 4);
+        await assertAllRevoked(store, [...a.tokens, ...b.tokens]);
+        await assertNoneRevoked(store, other.tokens);
+      });
+      it('by grant: the same as revoking the grant, later tokens included', async () => {
+        const grant = await makeGrant({ generations: 3 });
+        await store.saveTokens(grant.tokens);
+        assert.equal(await store.revokeWhere!({ grantId: grant.grantId }, now()), 6);
+        await assertAllRevoked(store, grant.tokens);
+        const late = (await makeGrant()).tokens.map((t) => ({ ...t, grantId: grant.grantId }));
+        await store.saveTokens(late);
+        await assertAllRevoked(store, late);
+      });
+      it('by client and subject: only tokens matching both', async () => {
+        const clientId = uid('client');
+        const sub = uid('sub');
+        const both = await makeGrant({ clientId, sub });
+        const clientOnly = await makeGrant({ clientId });
+        const subOnly = await makeGrant({ sub });
+        await store.saveTokens([...both.tokens, ...clientOnly.tokens, ...subOnly.tokens]);
+        assert.equal(await store.revokeWhere!({ clientId, sub }, now()), 2);
+        await assertAllRevoked(store, both.tokens);
+        await assertNoneRevoked(store, [...clientOnly.tokens, ...subOnly.tokens]);
+      });
+      it('an empty filter is refused and revokes nothing', async () => {
+        const grant = await makeGrant();
+        await store.saveTokens(grant.tokens);
+        await assert.rejects(async () => store.revokeWhere!({}, now()), TypeError);
+        await assertNoneRevoked(store, grant.tokens);
+      });
+      it('a filter matching nothing revokes nothing', async () => {
+        assert.equal(await store.revokeWhere!({ clientId: uid('nobody') }, now()), 0);
+      });
+    });
+
+    describe('issue #3: 200 concurrent revocations and reads, no lost revocation', () => {
+      it('every revocation lands exactly once while reads run alongside', async () => {
+        const grants = await Promise.all(
+          Array.from({ length: 100 }, () => makeGrant({ generations: 2 })),
+        );
+        await store.saveTokens(grants.flatMap((g) => g.tokens));
+        const peer = await sut.peer?.();
+        const stores = peer ? [store, peer.tokens] : [store];
+        try {
+          const at = now();
+          const calls: Promise<unknown>[] = [];
+          const counts: Promise<number>[] = [];
+          grants.forEach((grant, i) => {
+            const a = stores[i % stores.length]!;
+            const b = stores[(i + 1) % stores.length]!;
+            // Two revocations per grant race each other: a whole-grant cascade and a single
+            // token, from different "servers" when the store has a peer.
+            counts.push(Promise.resolve(a.revokeGrant(grant.grantId, at)));
+            counts.push(Promise.resolve(b.revokeToken(grant.tokens[0]!.id, at)));
+            calls.push(Promise.resolve(b.findToken(grant.tokens[1]!.id)));
+            calls.push(Promise.resolve(a.findToken(grant.tokens[2]!.id)));
+          });
+          const settled = await Promise.all(counts);
+          await Promise.all(calls);
+          const total = settled.reduce((sum, n) => sum + n, 0);
+          assert.equal(total, 400, 'each token counted exactly once');
+          await assertAllRevoked(
+            store,
+            grants.flatMap((g) => g.tokens),
+            at,
+          );
+        } finally {
+          await peer?.close();
+        }
+      });
+      it('a revocation racing a rotation into the same grant never leaves a live token', async () => {
+        const peer = await sut.peer?.();
+        const other = peer?.tokens ?? store;
+        try {
+          const rounds = await Promise.all(
+            Array.from({ length: 50 }, async () => {
+              const grant = await makeGrant();
+              await store.saveTokens(grant.tokens);
+              const next = (await makeGrant()).tokens.map((t) => ({
+                ...t,
+                clientId: grant.tokens[0]!.clientId,
+                grantId: grant.grantId,
+              }));
+              await Promise.all([
+                Promise.resolve(store.revokeGrant(grant.grantId, now())),
+                Promise.resolve(other.saveTokens(next)),
+              ]);
+              return [...grant.tokens, ...next];
+            }),
+          );
+          await assertAllRevoked(store, rounds.flat());
+        } finally {
+          await peer?.close();
+        }
+      });
+      it('a revocation through one server is seen by the next read on another', async () => {
+        const peer = await sut.peer?.();
+        if (!peer) return; // a single-process store has no other server to ask
+        try {
+          for (let i = 0; i < 20; i++) {
+            const grant = await makeGrant();
+            await store.saveTokens(grant.tokens);
+            await store.revokeGrant(grant.grantId, now());
+            const seen = await peer.tokens.findToken(grant.tokens[0]!.id);
+            assert.notEqual(seen?.revokedAt, undefined);
+          }
+        } finally {
+          await peer.close();
+        }
+      });
+    });
+
+    describe('issue #3 "Migrations": versioned and idempotent', () => {
+      it('migrating again changes nothing and keeps the data', async () => {
+        const grant = await makeGrant();
+        await store.saveTokens(grant.tokens);
+        await store.migrate?.();
+        await store.migrate?.();
+        assert.ok(await store.findToken(grant.tokens[0]!.id));
+      });
+    });
+
+    describe('issue #3 "Seeding a persistent store": clients (RFC 7591 §2)', () => {
+      const client = (clientId: string, secretDigest: string | undefined): Client => ({
+        clientId,
+        clientSecretDigest: secretDigest,
+        tokenEndpointAuthMethod: secretDigest ? 'client_secret_basic' : 'none',
+      });
+      it('saveClient inserts, then leaves an identical client unchanged', async () => {
+        if (!sut.clients) return; // this store keeps no clients
+        const id = uid('client');
+        const c = client(id, await sha256('s3cret'));
+        assert.equal(await sut.clients.saveClient(c), 'inserted');
+        assert.equal(await sut.clients.saveClient({ ...c }), 'unchanged');
+        const found = await sut.clients.getClient(id);
+        assert.ok(found && sameClient(found, c));
+      });
+      it('a changed secret is reported as updated, and the new digest wins', async () => {
+        if (!sut.clients) return;
+        const id = uid('client');
+        await sut.clients.saveClient(client(id, await sha256('old')));
+        const next = client(id, await sha256('new'));
+        assert.equal(await sut.clients.saveClient(next), 'updated');
+        assert.equal((await sut.clients.getClient(id))?.clientSecretDigest, await sha256('new'));
+      });
+      it('every field round-trips, and an unknown client is undefined', async () => {
+        if (!sut.clients) return;
+        const full: Client = {
+          clientId: uid('client'),
+          clientSecretDigest: await sha256('x'),
+          clientSecretExpiresAt: now() + 86400,
+          tokenEndpointAuthMethod: 'client_secret_post',
+          revocationEndpointAuthMethod: 'client_secret_basic',
+          introspectionEndpointAuthMethod: 'client_secret_post',
+          resourceServer: true,
+        };
+        await sut.clients.saveClient(full);
+        assert.deepEqual(defined(await sut.clients.getClient(full.clientId)), full);
+        const pub = client(uid('client'), undefined);
+        await sut.clients.saveClient(pub);
+        const found = await sut.clients.getClient(pub.clientId);
+        assert.ok(found && sameClient(found, pub));
+        assert.equal(found.clientSecretDigest, undefined);
+        assert.equal(await sut.clients.getClient(uid('nobody')), undefined);
+      });
+    });
+  });
+}
