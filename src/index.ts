@@ -71,6 +71,7 @@ export type { CorsOptions } from './server/cors.js';
 export type { EndpointClass, HandleState } from './server/endpoint.js';
 export { Endpoint } from './server/endpoint.js';
 export type { ErrorEvent, ResponseEvent, RevokedEvent, ServerEvents } from './server/events.js';
+export { findTokenByValue } from './stores/find-token-by-value.js';
 export { MemoryTokenStore } from './stores/memory/memory-token-store.js';
 export type {
   Awaitable,

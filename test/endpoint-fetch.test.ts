@@ -1,14 +1,13 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { runEndpointSuite } from './support/endpoint-suite.js';
+import { listenOnLoopback } from './support/listen.js';
 
 // Issue #2 and #4: the endpoint suite through the Fetch core alone: each node request is
 // turned into a Fetch Request and answered by server.fetch, as Bun, Deno or Workers would.
 runEndpointSuite(
   'Fetch (server.fetch)',
-  async (server) => {
-    const http = createServer(async (req, res) => {
+  (server) =>
+    listenOnLoopback(async (req, res) => {
       const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {
@@ -23,17 +22,6 @@ runEndpointSuite(
       const response = await server.fetch(request);
       res.writeHead(response.status, Object.fromEntries(response.headers));
       res.end(Buffer.from(await response.arrayBuffer()));
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    const { port } = http.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}`,
-      close: () =>
-        new Promise<void>((resolve) => {
-          http.closeAllConnections();
-          http.close(() => resolve());
-        }),
-    };
-  },
+    }),
   { propertyRuns: 300 },
 );

@@ -1,5 +1,5 @@
 import type { Client } from '../client-auth/client.js';
-import { sha256 } from '../crypto/digest.js';
+import { findTokenByValue } from '../stores/find-token-by-value.js';
 import type { StoredToken, TokenStore } from '../stores/token-store.js';
 import type { TokenType } from '../tokens/token.js';
 import {
@@ -34,13 +34,12 @@ export function createRevocationEndpoint(
       super(options);
     }
 
-    async queryToken(
+    queryToken(
       token: string,
       _tokenTypeHint: TokenType | undefined,
       _client: Client,
     ): Promise<StoredToken | undefined> {
-      // One digest lookup covers every type at once, so the hint changes nothing.
-      return store.findToken(await sha256(token));
+      return findTokenByValue(store, token);
     }
 
     async revokeToken(token: StoredToken, context: RevocationContext): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Client } from '../client-auth/client.js';
-import { sha256 } from '../crypto/digest.js';
+import { findTokenByValue } from '../stores/find-token-by-value.js';
 import type { StoredToken, TokenStore } from '../stores/token-store.js';
 import type { TokenType } from '../tokens/token.js';
 import {
@@ -27,12 +27,12 @@ export function createIntrospectionEndpoint(
       super(options);
     }
 
-    async queryToken(
+    queryToken(
       token: string,
       _tokenTypeHint: TokenType | undefined,
       _client: Client,
     ): Promise<StoredToken | undefined> {
-      return store.findToken(await sha256(token));
+      return findTokenByValue(store, token);
     }
   };
 }

@@ -1,4 +1,3 @@
-import { sha256 } from '../crypto/digest.js';
 import type { TokenInfo, TokenType } from '../tokens/token.js';
 
 /** A value, or a promise of it: in-memory stores answer synchronously. */
@@ -94,17 +93,4 @@ export function assertFilter(filter: RevokeFilter): void {
   if (filter.clientId === undefined && filter.sub === undefined && filter.grantId === undefined) {
     throw new TypeError('revokeWhere needs clientId, sub or grantId');
   }
-}
-
-/**
- * Finds a token by its value: digests it once and looks the digest up. One lookup covers
- * every token type, so a `token_type_hint` changes nothing here.
- *
- * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
- */
-export async function findTokenByValue(
-  store: TokenStore,
-  value: string,
-): Promise<StoredToken | undefined> {
-  return store.findToken(await sha256(value));
 }
