@@ -1,0 +1,328 @@
+import type { Pool, PoolClient } from 'pg';
+import type { Client } from '../../client-auth/client.js';
+import type { SaveClientResult, WritableClientStore } from '../../client-auth/client-store.js';
+import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
+import { SchemaVersionError } from '../schema-version-error.js';
+import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
+import {
+  DEFAULT_PURGE_BATCH,
+  type PurgeOptions,
+  type RevokeFilter,
+  type StoredToken,
+  type TokenStore,
+  assertFilter,
+} from '../token-store.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+
+/** Options of {@link PostgresTokenStore}. */
+export interface PostgresTokenStoreOptions {
+  /** Tokens per `INSERT` statement of {@link PostgresTokenStore.saveTokens} (default 5000). */
+  readonly insertChunk?: number;
+}
+
+/** Serialises concurrent `migrate()` calls across servers: any constant, the same for all. */
+const MIGRATION_LOCK = 70_097_662;
+
+const FIND_TOKEN = {
+  name: 'revokit_find_token',
+  text: `SELECT ${TOKEN_COLUMNS.join(', ')} FROM revokit_tokens WHERE id = $1`,
+};
+const REVOKE_TOKEN = {
+  name: 'revokit_revoke_token',
+  text: 'UPDATE revokit_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
+};
+const REVOKE_GRANT = {
+  name: 'revokit_revoke_grant',
+  text: 'SELECT revokit_revoke_grant($1, $2) AS n',
+};
+const GET_CLIENT = {
+  name: 'revokit_get_client',
+  text: `SELECT ${CLIENT_COLUMNS.join(', ')} FROM revokit_clients WHERE client_id = $1`,
+};
+
+// Locks every grant row of the batch (in grant order, so two batches cannot deadlock),
+// reading each grant's revocation from the row it locked, then inserts the tokens with it.
+// One statement: atomic on its own, and one round trip.
+const SAVE_TOKENS = {
+  name: 'revokit_save_tokens',
+  text: `
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                       $6::bigint[], $7::bigint[], $8::text[], $9::text[])
+    AS t(id, type, client_id, grant_id, issued_at, expires_at, revoked_at, scope, sub)
+), grants AS (
+  INSERT INTO revokit_grants (grant_id)
+  SELECT DISTINCT grant_id FROM input ORDER BY grant_id
+  ON CONFLICT (grant_id) DO UPDATE SET revoked_at = revokit_grants.revoked_at
+  RETURNING grant_id, revoked_at
+)
+INSERT INTO revokit_tokens (id, ${TOKEN_COLUMNS.join(', ')})
+SELECT i.id, i.type, i.client_id, i.grant_id, i.issued_at, i.expires_at,
+       COALESCE(i.revoked_at, g.revoked_at), i.scope, i.sub
+FROM input i JOIN grants g ON g.grant_id = i.grant_id
+ON CONFLICT (id) DO NOTHING`,
+};
+
+// SKIP LOCKED: a row some revocation holds is left for the next purge, not waited for.
+const PURGE_TOKENS = {
+  name: 'revokit_purge_tokens',
+  text: `
+DELETE FROM revokit_tokens WHERE id IN (
+  SELECT id FROM revokit_tokens
+  WHERE expires_at < $1 OR (expires_at IS NULL AND revoked_at < $1)
+  LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+};
+const PURGE_GRANTS = {
+  name: 'revokit_purge_grants',
+  text: `
+DELETE FROM revokit_grants WHERE grant_id IN (
+  SELECT g.grant_id FROM revokit_grants g
+  WHERE (g.revoked_at IS NULL OR g.revoked_at < $1)
+    AND NOT EXISTS (SELECT 1 FROM revokit_tokens t WHERE t.grant_id = g.grant_id)
+  LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+};
+
+// One statement; `xmax = 0` tells an inserted row from an updated one, and the WHERE
+// leaves an identical client untouched (no row returned: unchanged).
+const SAVE_CLIENT = {
+  name: 'revokit_save_client',
+  text: `
+INSERT INTO revokit_clients AS c (${CLIENT_COLUMNS.join(', ')})
+VALUES (${CLIENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+ON CONFLICT (client_id) DO UPDATE SET ${CLIENT_COLUMNS.slice(1)
+    .map((column) => `${column} = EXCLUDED.${column}`)
+    .join(', ')}
+WHERE (${CLIENT_COLUMNS.slice(1)
+    .map((column) => `c.${column}`)
+    .join(', ')}) IS DISTINCT FROM (${CLIENT_COLUMNS.slice(1)
+    .map((column) => `EXCLUDED.${column}`)
+    .join(', ')})
+RETURNING (xmax = 0) AS inserted`,
+};
+
+const FILTER_COLUMNS = [
+  ['clientId', 'client_id'],
+  ['sub', 'sub'],
+  ['grantId', 'grant_id'],
+] as const;
+
+/**
+ * A {@link TokenStore} and {@link WritableClientStore} on PostgreSQL through a `pg` Pool,
+ * for several servers sharing one database. Every call is one round trip on a pooled
+ * connection, using named (server-side prepared) statements.
+ *
+ * Give the pool an `'error'` listener, and a `connectionTimeoutMillis`, so a database that
+ * goes away fails calls quickly (answered 503) instead of crashing or hanging the server;
+ * the pool reconnects by itself when the database is back.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * const pool = new pg.Pool({ connectionString, connectionTimeoutMillis: 2000 });
+ * pool.on('error', () => {});
+ * const store = new PostgresTokenStore(pool);
+ * await store.migrate();
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export class PostgresTokenStore implements TokenStore, WritableClientStore {
+  readonly pool: Pool;
+  readonly #insertChunk: number;
+
+  constructor(pool: Pool, options: PostgresTokenStoreOptions = {}) {
+    this.pool = pool;
+    this.#insertChunk = Math.max(1, Math.floor(options.insertChunk ?? 5000));
+  }
+
+  /**
+   * Brings the schema to the latest version in one transaction, under an advisory lock so
+   * servers starting together apply each step once. Idempotent.
+   */
+  async migrate(): Promise<void> {
+    await this.#transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`CREATE TABLE IF NOT EXISTS revokit_migrations (
+        version integer PRIMARY KEY,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const { rows } = await client.query<{ version: number | null }>(
+        'SELECT MAX(version) AS version FROM revokit_migrations',
+      );
+      const current = rows[0]?.version ?? 0;
+      const latest = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]?.version ?? 0;
+      if (current > latest) throw new SchemaVersionError(current, latest);
+      for (const migration of POSTGRES_MIGRATIONS) {
+        if (migration.version <= current) continue;
+        await client.query(migration.sql);
+        await client.query('INSERT INTO revokit_migrations (version) VALUES ($1)', [
+          migration.version,
+        ]);
+      }
+    });
+  }
+
+  /** The schema version the database is at (0 before {@link migrate}). */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.pool.query<{ exists: boolean }>(
+      "SELECT to_regclass('revokit_migrations') IS NOT NULL AS exists",
+    );
+    if (!rows[0]?.exists) return 0;
+    const result = await this.pool.query<{ v: number | null }>(
+      'SELECT MAX(version) AS v FROM revokit_migrations',
+    );
+    return result.rows[0]?.v ?? 0;
+  }
+
+  /**
+   * One primary-key lookup by digest.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+   */
+  async findToken(id: string): Promise<StoredToken | undefined> {
+    const { rows } = await this.pool.query<TokenRow>({ ...FIND_TOKEN, values: [id] });
+    return rows[0] ? tokenFromRow(id, rows[0]) : undefined;
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
+  async revokeToken(id: string, at: number): Promise<number> {
+    const result = await this.pool.query({ ...REVOKE_TOKEN, values: [id, wholeSeconds(at)] });
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Marks the grant and every token in it revoked, in one transaction holding the grant's
+   * row lock.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async revokeGrant(grantId: string, at: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>({
+      ...REVOKE_GRANT,
+      values: [grantId, wholeSeconds(at)],
+    });
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * Inserts every token, all or none; a token already stored is left as it is. A large
+   * batch goes in several statements of one transaction.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async saveTokens(tokens: readonly StoredToken[]): Promise<number> {
+    if (tokens.length === 0) return 0;
+    if (tokens.length <= this.#insertChunk) {
+      return (await this.pool.query({ ...SAVE_TOKENS, values: columnsOf(tokens) })).rowCount ?? 0;
+    }
+    // Grant order across chunks too, so two large saves lock grants in the same order.
+    const sorted = [...tokens].sort((a, b) =>
+      a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0,
+    );
+    return this.#transaction(async (client) => {
+      let inserted = 0;
+      for (let i = 0; i < sorted.length; i += this.#insertChunk) {
+        const chunk = sorted.slice(i, i + this.#insertChunk);
+        inserted +=
+          (await client.query({ ...SAVE_TOKENS, values: columnsOf(chunk) })).rowCount ?? 0;
+      }
+      return inserted;
+    });
+  }
+
+  /**
+   * One `UPDATE`: all matching tokens or none.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async revokeWhere(filter: RevokeFilter, at: number): Promise<number> {
+    assertFilter(filter);
+    if (filter.grantId !== undefined && filter.clientId === undefined && filter.sub === undefined) {
+      return this.revokeGrant(filter.grantId, at);
+    }
+    const present = FILTER_COLUMNS.filter(([key]) => filter[key] !== undefined);
+    const where = present.map(([, column], i) => `${column} = $${i + 2}`).join(' AND ');
+    const result = await this.pool.query(
+      `UPDATE revokit_tokens SET revoked_at = $1 WHERE ${where} AND revoked_at IS NULL`,
+      [wholeSeconds(at), ...present.map(([key]) => filter[key])],
+    );
+    return result.rowCount ?? 0;
+  }
+
+  /**
+   * Deletes in batches of `batchSize` rows, each its own short transaction.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  async purge({ expiredBefore, batchSize = DEFAULT_PURGE_BATCH }: PurgeOptions): Promise<number> {
+    const cutoff = wholeSeconds(expiredBefore);
+    const limit = Math.max(1, Math.floor(batchSize));
+    let total = 0;
+    for (;;) {
+      const result = await this.pool.query({ ...PURGE_TOKENS, values: [cutoff, limit] });
+      const deleted = result.rowCount ?? 0;
+      total += deleted;
+      if (deleted < limit) break;
+    }
+    for (;;) {
+      const result = await this.pool.query({ ...PURGE_GRANTS, values: [cutoff, limit] });
+      if ((result.rowCount ?? 0) < limit) break;
+    }
+    return total;
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 */
+  async getClient(clientId: string): Promise<Client | undefined> {
+    const { rows } = await this.pool.query({ ...GET_CLIENT, values: [clientId] });
+    return rows[0] ? clientFromRecord(rows[0]) : undefined;
+  }
+
+  /**
+   * Inserts or replaces a client, saying which it did; an identical client is left alone.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+   */
+  async saveClient(client: Client): Promise<SaveClientResult> {
+    const record = clientToRecord(client);
+    const { rows } = await this.pool.query<{ inserted: boolean }>({
+      ...SAVE_CLIENT,
+      values: CLIENT_COLUMNS.map((column) => record[column]),
+    });
+    if (!rows[0]) return 'unchanged';
+    return rows[0].inserted ? 'inserted' : 'updated';
+  }
+
+  /** Nothing to release: the pool stays the caller's to end. */
+  close(): void {}
+
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      // A connection that failed mid-transaction may be broken: drop it from the pool.
+      client.release(error instanceof Error ? error : true);
+      throw error;
+    }
+  }
+}
+
+function columnsOf(tokens: readonly StoredToken[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 9 }, () => new Array(tokens.length));
+  tokens.forEach((token, i) => {
+    columns[0]![i] = token.id;
+    columns[1]![i] = token.type;
+    columns[2]![i] = token.clientId;
+    columns[3]![i] = token.grantId;
+    columns[4]![i] = wholeSeconds(token.issuedAt);
+    columns[5]![i] = wholeSeconds(token.expiresAt);
+    columns[6]![i] = wholeSeconds(token.revokedAt);
+    columns[7]![i] = token.scope ?? null;
+    columns[8]![i] = token.sub ?? null;
+  });
+  return columns;
+}
