@@ -1,0 +1,42 @@
+/**
+ * The baseline: about the least a correct revocation handler can do on `node:http`.
+ * It reads the body, parses it with `URLSearchParams`, checks one Basic credential in
+ * constant time, looks the token's SHA-256 digest up in a `Map`, and answers 200 `{}`
+ * with the headers every revokit answer carries. Every revokit figure is a ratio to it.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { AUTHORIZATION } from './tokens.js';
+
+const HEADERS = {
+  'content-type': 'application/json',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+};
+const EXPECTED = Buffer.from(AUTHORIZATION);
+
+/** The tokens the baseline knows, by digest; the value is whether the token is revoked. */
+export type BaselineTokens = Map<string, boolean>;
+
+export function baselineHandler(tokens: BaselineTokens): RequestListener {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const params = new URLSearchParams(body);
+      const presented = Buffer.from(req.headers.authorization ?? '');
+      const authorized =
+        presented.length === EXPECTED.length && timingSafeEqual(presented, EXPECTED);
+      if (!authorized) {
+        res.writeHead(401, HEADERS);
+        res.end('{"error":"invalid_client"}');
+        return;
+      }
+      const token = params.get('token');
+      if (token) tokens.get(createHash('sha256').update(token).digest('hex'));
+      res.writeHead(200, HEADERS);
+      res.end('{}');
+    });
+  };
+}

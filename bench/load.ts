@@ -1,0 +1,201 @@
+/**
+ * The load generator's side: a handle on a server process, and one autocannon run
+ * against it, with latencies recorded per response (autocannon's own histogram keeps
+ * whole milliseconds, too coarse for sub-millisecond answers).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { Command, Reply } from './server.js';
+import { AUTHORIZATION } from './tokens.js';
+
+const SERVER_ENTRY = fileURLToPath(new URL('./server.ts', import.meta.url));
+
+/** A server under test, in its own process, driven over IPC. */
+export class ServerProcess {
+  readonly label: string;
+  #child: ChildProcess;
+  #next = 0;
+  readonly #pending = new Map<number, { resolve: (r: Reply) => void }>();
+  #exited: Promise<number | null>;
+  port = 0;
+
+  constructor(label: string, options: { profileDir?: string | undefined } = {}) {
+    this.label = label;
+    const execArgv = ['--import', 'tsx', '--max-old-space-size=12288'];
+    if (options.profileDir) {
+      execArgv.push(
+        '--cpu-prof',
+        `--cpu-prof-dir=${options.profileDir}`,
+        `--cpu-prof-name=${label}.cpuprofile`,
+      );
+    }
+    this.#child = fork(SERVER_ENTRY, [], {
+      execArgv,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.#child.on('message', (reply: Reply) => {
+      this.#pending.get(reply.id)?.resolve(reply);
+      this.#pending.delete(reply.id);
+    });
+    this.#exited = new Promise((resolve) => this.#child.once('exit', (code) => resolve(code)));
+    this.#exited.then(() => {
+      for (const { resolve } of this.#pending.values()) {
+        resolve({ id: -1, ok: false, error: `${label}: the server process exited` });
+      }
+      this.#pending.clear();
+    });
+  }
+
+  /** Sends a command; rejects with the server's error message. */
+  async call<T>(command: Command): Promise<T> {
+    const reply = await this.request(command);
+    if (!reply.ok) throw new Error(`${this.label}: ${reply.error}`);
+    return reply.result as T;
+  }
+
+  /** Sends a command and returns the raw reply. */
+  request(command: Command): Promise<Reply> {
+    const id = this.#next++;
+    return new Promise((resolve) => {
+      this.#pending.set(id, { resolve });
+      this.#child.send({ id, ...command });
+    });
+  }
+
+  async cpu(): Promise<{ cpuMs: number; wallMs: number; rssMb: number }> {
+    return this.call({ cmd: 'cpu' });
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null) return;
+    await Promise.race([
+      this.request({ cmd: 'stop' }),
+      new Promise((resolve) => setTimeout(resolve, 5000)),
+    ]);
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/** One autocannon run. */
+export interface LoadSpec {
+  readonly port: number;
+  readonly path: string;
+  /** The body of request number `n` (0, 1, 2… across all connections). */
+  readonly body: (n: number) => string;
+  readonly connections: number;
+  /** Seconds; ignored when `amount` is given. */
+  readonly duration?: number;
+  /** Exactly this many requests. */
+  readonly amount?: number;
+}
+
+/** What one run measured. */
+export interface LoadResult {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  /** Server CPU time over wall time, 1 = one core busy the whole run. */
+  readonly serverCpu: number;
+  /** How many bodies were built: the number of tokens a run consumed. */
+  readonly bodies: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}
+
+/** Runs autocannon against a server process and measures throughput and latency. */
+export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<LoadResult> {
+  let latencies = new Float64Array(spec.amount ?? 65_536);
+  let count = 0;
+  let non2xx = 0;
+  let bodies = 0;
+  let first = 0;
+  let last = 0;
+  const cpuBefore = await server.cpu();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${spec.port}`,
+        connections: spec.connections,
+        duration: spec.duration ?? 10,
+        ...(spec.amount ? { amount: spec.amount } : {}),
+        sampleInt: 50,
+        timeout: 10,
+        requests: [
+          {
+            method: 'POST',
+            path: spec.path,
+            headers: {
+              authorization: AUTHORIZATION,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            setupRequest: (request) => {
+              request.body = spec.body(bodies++);
+              return request;
+            },
+          },
+        ],
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+    instance.on('start', () => {
+      first = performance.now();
+    });
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      last = performance.now();
+      if (statusCode < 200 || statusCode > 299) non2xx++;
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[count++] = responseTime;
+    });
+  });
+  const cpuAfter = await server.cpu();
+  const sorted = latencies.subarray(0, count).sort();
+  const seconds = (last - first) / 1000;
+  return {
+    requests: count,
+    seconds,
+    rps: count / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: percentile(sorted, 100),
+    non2xx,
+    errors: result.errors + result.timeouts,
+    serverCpu: (cpuAfter.cpuMs - cpuBefore.cpuMs) / (cpuAfter.wallMs - cpuBefore.wallMs),
+    bodies,
+  };
+}
+
+/** One request, for checking that a server answers what the scenario expects. */
+export async function post(
+  port: number,
+  path: string,
+  body: string,
+): Promise<{ status: number; body: string; ms: number }> {
+  const started = performance.now();
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: AUTHORIZATION,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text, ms: performance.now() - started };
+}

@@ -1,0 +1,194 @@
+/**
+ * The server under test, in a process of its own so that it never shares an event loop
+ * with the load generator. The parent (bench/run.ts) drives it over IPC: start, seed,
+ * purge, report CPU time, stop. Seeding goes through the store's `saveTokens` in bulk,
+ * never through requests.
+ */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toNodeHandler } from '../src/adapters/node.js';
+import { MemoryClientStore } from '../src/client-auth/client-store.js';
+import { clientFromMetadata } from '../src/client-auth/client.js';
+import { createRevocationEndpoint } from '../src/rfc7009/create-revocation-endpoint.js';
+import { createIntrospectionEndpoint } from '../src/rfc7662/create-introspection-endpoint.js';
+import { AuthorizationServer } from '../src/server/authorization-server.js';
+import type { StoredToken, TokenStore } from '../src/stores/token-store.js';
+import { type BaselineTokens, baselineHandler } from './baseline.js';
+import {
+  type OpenedBenchStore,
+  type StoreConfig,
+  StoreNotAvailable,
+  openBenchStore,
+} from './stores.js';
+import {
+  CLIENT_ID,
+  CLIENT_SECRET,
+  cascadeTokens,
+  digest,
+  populationToken,
+  revokedToken,
+  tokenValue,
+} from './tokens.js';
+
+/** What the parent asks for. */
+export type Command =
+  | { cmd: 'start'; target: 'baseline' | StoreConfig }
+  | { cmd: 'seed'; from: number; to: number }
+  | { cmd: 'seedRevoked'; count: number }
+  | { cmd: 'seedCascade'; grant: string; size: number }
+  | { cmd: 'purge' }
+  | { cmd: 'revokeGrantDirect'; grant: string }
+  | { cmd: 'cpu' }
+  | { cmd: 'stop' };
+
+export interface Reply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+  notAvailable?: boolean;
+}
+
+const BATCH = 10_000;
+
+let http: Server | undefined;
+let store: TokenStore | undefined;
+let opened: OpenedBenchStore | undefined;
+const baseline: BaselineTokens = new Map();
+
+function now(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+async function listen(server: Server): Promise<number> {
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+async function start(
+  target: 'baseline' | StoreConfig,
+): Promise<{ port: number; description: string }> {
+  if (target === 'baseline') {
+    http = createServer(baselineHandler(baseline));
+    return { port: await listen(http), description: 'node:http baseline' };
+  }
+  opened = await openBenchStore(target);
+  store = opened.store;
+  await store.migrate?.();
+  const clients = new MemoryClientStore([
+    await clientFromMetadata({
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+      token_endpoint_auth_method: 'client_secret_basic',
+    }),
+  ]);
+  const server = new AuthorizationServer({ clients });
+  server.registerEndpoint(createRevocationEndpoint(store));
+  server.registerEndpoint(createIntrospectionEndpoint(store));
+  http = createServer(toNodeHandler(server));
+  return { port: await listen(http), description: opened.description };
+}
+
+/** Saves tokens in batches, building the next batch while the store writes this one. */
+async function saveAll(count: number, make: (i: number) => StoredToken): Promise<number> {
+  let pending: Promise<number> | number = 0;
+  let inserted = 0;
+  for (let from = 0; from < count; from += BATCH) {
+    const batch: StoredToken[] = [];
+    const to = Math.min(count, from + BATCH);
+    for (let i = from; i < to; i++) batch.push(make(i));
+    inserted += await pending;
+    pending = store!.saveTokens(batch);
+  }
+  return inserted + (await pending);
+}
+
+async function seed(from: number, to: number): Promise<{ inserted: number; ms: number }> {
+  const started = performance.now();
+  let inserted: number;
+  if (store) {
+    const at = now();
+    inserted = await saveAll(to - from, (i) => populationToken(from + i, at));
+  } else {
+    inserted = 0;
+    for (let i = from; i < to; i++) {
+      const id = digest(tokenValue(i));
+      if (!baseline.has(id)) inserted++;
+      baseline.set(id, false);
+    }
+  }
+  return { inserted, ms: performance.now() - started };
+}
+
+async function handle(command: Command): Promise<unknown> {
+  switch (command.cmd) {
+    case 'start':
+      return start(command.target);
+    case 'seed':
+      return seed(command.from, command.to);
+    case 'seedRevoked': {
+      if (!store) return { inserted: 0 };
+      const at = now();
+      return { inserted: await saveAll(command.count, (i) => revokedToken(i, at)) };
+    }
+    case 'seedCascade': {
+      if (!store) return { inserted: 0 };
+      return {
+        inserted: await store.saveTokens(cascadeTokens(command.grant, command.size, now())),
+      };
+    }
+    case 'revokeGrantDirect': {
+      const started = performance.now();
+      const count = await store!.revokeGrant(`cascade-${command.grant}`, now());
+      return { count, ms: performance.now() - started };
+    }
+    case 'purge': {
+      const started = performance.now();
+      if (!store) {
+        baseline.clear();
+        return { deleted: 0, ms: 0 };
+      }
+      if (!store.purge) throw new Error('this store cannot purge');
+      const deleted = await store.purge({ expiredBefore: now() + 10 * 86_400, batchSize: 50_000 });
+      return { deleted, ms: performance.now() - started };
+    }
+    case 'cpu': {
+      const usage = process.cpuUsage();
+      return {
+        cpuMs: (usage.user + usage.system) / 1000,
+        wallMs: performance.now(),
+        rssMb: process.memoryUsage.rss() / 2 ** 20,
+      };
+    }
+    case 'stop': {
+      await new Promise<void>((resolve) => {
+        if (!http) return resolve();
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await opened?.close();
+      setImmediate(() => process.exit(0));
+      return {};
+    }
+  }
+}
+
+process.on('message', (message: { id: number } & Command) => {
+  handle(message).then(
+    (result) => process.send!({ id: message.id, ok: true, result } satisfies Reply),
+    (error: unknown) =>
+      process.send!({
+        id: message.id,
+        ok: false,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        notAvailable: error instanceof StoreNotAvailable,
+      } satisfies Reply),
+  );
+});
+process.on('disconnect', () => process.exit(0));
