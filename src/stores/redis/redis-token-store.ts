@@ -1,0 +1,315 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Client } from '../../client-auth/client.js';
+import type { SaveClientResult, WritableClientStore } from '../../client-auth/client-store.js';
+import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
+import { SchemaVersionError } from '../schema-version-error.js';
+import { wholeSeconds } from '../token-record.js';
+import {
+  DEFAULT_PURGE_BATCH,
+  type PurgeOptions,
+  type RevokeFilter,
+  type StoredToken,
+  type TokenStore,
+  assertFilter,
+} from '../token-store.js';
+import type { TokenType } from '../../tokens/token.js';
+import {
+  PURGE_TOKENS,
+  REVOKE_GRANT,
+  REVOKE_TOKEN,
+  REVOKE_WHERE,
+  SAVE_CLIENT,
+  SAVE_TOKENS,
+  SWEEP_SET,
+} from './redis-scripts.js';
+
+/** Options of {@link RedisTokenStore}. */
+export interface RedisTokenStoreOptions {
+  /** Prefix of every key (default `revokit:`), so one Redis can hold several stores. */
+  readonly prefix?: string;
+  /**
+   * How long a token is kept after it ends, in seconds (default 7 days): after its expiry,
+   * or, for a token that never expires, after its revocation. Until then a replayed token
+   * is still recognised as revoked (RFC 9700 §4.14); after it, it reads as unknown, which
+   * both endpoints answer the same way.
+   */
+  readonly retention?: number;
+  /** Tokens per script call of {@link RedisTokenStore.saveTokens} (default 500). */
+  readonly saveChunk?: number;
+}
+
+/** The schema version this store writes. */
+export const REDIS_SCHEMA_VERSION = 1;
+
+const DEFAULT_RETENTION = 7 * 24 * 3600;
+
+/** A Lua script, sent by digest once the server knows it. */
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]) {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      // The server forgot the script (restart, SCRIPT FLUSH): send it whole once.
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const scripts = {
+  revokeToken: new Script(REVOKE_TOKEN),
+  revokeGrant: new Script(REVOKE_GRANT),
+  revokeWhere: new Script(REVOKE_WHERE),
+  purgeTokens: new Script(PURGE_TOKENS),
+  sweepSet: new Script(SWEEP_SET),
+  saveClient: new Script(SAVE_CLIENT),
+};
+
+const SAVE_RESULTS: readonly SaveClientResult[] = ['unchanged', 'inserted', 'updated'];
+
+/**
+ * A {@link TokenStore} and {@link WritableClientStore} on Redis through `ioredis`, for
+ * several servers sharing one Redis. `findToken` is one `HGETALL`; every write is one Lua
+ * script, atomic on the server. Keys expire `retention` seconds after their token ends, so
+ * the data set does not grow without bound.
+ *
+ * Create the client with `enableOfflineQueue: false` and a small `maxRetriesPerRequest`
+ * so calls fail fast (answered 503) while Redis is down instead of queueing; ioredis
+ * reconnects by itself. Redis Cluster is not supported: a cascade touches keys of many
+ * slots in one script.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+ * const store = new RedisTokenStore(redis);
+ * await store.migrate();
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export class RedisTokenStore implements TokenStore, WritableClientStore {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly retention: number;
+  readonly #saveChunk: number;
+
+  constructor(redis: Redis, options: RedisTokenStoreOptions = {}) {
+    this.redis = redis;
+    this.prefix = options.prefix ?? 'revokit:';
+    this.retention = Math.max(0, Math.floor(options.retention ?? DEFAULT_RETENTION));
+    this.#saveChunk = Math.max(1, Math.floor(options.saveChunk ?? 500));
+  }
+
+  /**
+   * Records the schema version, refusing data written by a newer revokit. Idempotent.
+   */
+  async migrate(): Promise<void> {
+    const key = `${this.prefix}schema`;
+    await this.redis.set(key, String(REDIS_SCHEMA_VERSION), 'NX');
+    const found = Number(await this.redis.get(key));
+    if (found > REDIS_SCHEMA_VERSION) throw new SchemaVersionError(found, REDIS_SCHEMA_VERSION);
+  }
+
+  /** The schema version recorded (0 before {@link migrate}). */
+  async schemaVersion(): Promise<number> {
+    return Number((await this.redis.get(`${this.prefix}schema`)) ?? 0);
+  }
+
+  /**
+   * One `HGETALL` by digest.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+   */
+  async findToken(id: string): Promise<StoredToken | undefined> {
+    const h = await this.redis.hgetall(`${this.prefix}t:${id}`);
+    if (h.ty === undefined) return undefined;
+    return {
+      id,
+      type: h.ty as TokenType,
+      clientId: h.c ?? '',
+      grantId: h.g ?? '',
+      issuedAt: Number(h.i),
+      expiresAt: h.e === undefined ? undefined : Number(h.e),
+      revokedAt: h.r === undefined ? undefined : Number(h.r),
+      scope: h.s,
+      sub: h.u,
+    };
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
+  async revokeToken(id: string, at: number): Promise<number> {
+    return Number(
+      await scripts.revokeToken.run(
+        this.redis,
+        [`${this.prefix}t:${id}`],
+        [String(wholeSeconds(at)), this.retention],
+      ),
+    );
+  }
+
+  /**
+   * Marks the grant and every token in it revoked, in one script.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async revokeGrant(grantId: string, at: number): Promise<number> {
+    return Number(
+      await scripts.revokeGrant.run(
+        this.redis,
+        [`${this.prefix}g:${grantId}`, `${this.prefix}gr:${grantId}`],
+        [this.prefix, String(wholeSeconds(at)), this.retention],
+      ),
+    );
+  }
+
+  /**
+   * Inserts every token; a token already stored is left as it is. Batches of
+   * `saveChunk` tokens run as scripts inside one `MULTI`, so the whole call is applied at
+   * once or, if the connection drops before `EXEC`, not at all.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async saveTokens(tokens: readonly StoredToken[]): Promise<number> {
+    if (tokens.length === 0) return 0;
+    const multi = this.redis.multi();
+    for (let i = 0; i < tokens.length; i += this.#saveChunk) {
+      const args: (string | number)[] = [this.prefix, this.retention];
+      for (const token of tokens.slice(i, i + this.#saveChunk)) {
+        args.push(
+          token.id,
+          token.type,
+          token.clientId,
+          token.grantId,
+          String(wholeSeconds(token.issuedAt)),
+          token.expiresAt == null ? '' : String(wholeSeconds(token.expiresAt)),
+          token.revokedAt == null ? '' : String(wholeSeconds(token.revokedAt)),
+          token.scope ?? '',
+          token.sub ?? '',
+        );
+      }
+      multi.eval(SAVE_TOKENS, 0, ...args);
+    }
+    const results = await multi.exec();
+    if (!results) throw new Error('the Redis transaction was aborted');
+    let inserted = 0;
+    for (const [error, count] of results) {
+      if (error) throw error;
+      inserted += Number(count);
+    }
+    return inserted;
+  }
+
+  /**
+   * Walks the smallest index the filter names (grant, then subject, then client) in one
+   * script: all matching tokens or none.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  async revokeWhere(filter: RevokeFilter, at: number): Promise<number> {
+    assertFilter(filter);
+    if (filter.grantId !== undefined && filter.clientId === undefined && filter.sub === undefined) {
+      return this.revokeGrant(filter.grantId, at);
+    }
+    const index =
+      filter.grantId !== undefined
+        ? `g:${filter.grantId}`
+        : filter.sub !== undefined
+          ? `u:${filter.sub}`
+          : `c:${filter.clientId}`;
+    return Number(
+      await scripts.revokeWhere.run(
+        this.redis,
+        [this.prefix + index],
+        [
+          this.prefix,
+          String(wholeSeconds(at)),
+          this.retention,
+          filter.clientId ?? '',
+          filter.sub ?? '',
+          filter.grantId ?? '',
+        ],
+      ),
+    );
+  }
+
+  /**
+   * Redis expires tokens by itself; purge deletes tokens that ended before a cutoff
+   * earlier than their TTL, and drops index entries of tokens that expired away. It walks
+   * the keys with `SCAN`, `batchSize` at a time, so Redis is never blocked for long.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  async purge({ expiredBefore, batchSize = DEFAULT_PURGE_BATCH }: PurgeOptions): Promise<number> {
+    const cutoff = String(wholeSeconds(expiredBefore));
+    const count = Math.max(1, Math.floor(batchSize));
+    const pattern = (kind: string) => `${escapeGlob(this.prefix)}${kind}:*`;
+    let deleted = 0;
+    await this.#scan(pattern('t'), count, async (keys) => {
+      deleted += Number(
+        await scripts.purgeTokens.run(this.redis, [], [this.prefix, cutoff, ...keys]),
+      );
+    });
+    for (const kind of ['g', 'c', 'u']) {
+      await this.#scan(pattern(kind), count, async (keys) => {
+        for (const key of keys) {
+          let cursor = '0';
+          do {
+            cursor = String(
+              await scripts.sweepSet.run(this.redis, [key], [this.prefix, cursor, count]),
+            );
+          } while (cursor !== '0');
+        }
+      });
+    }
+    return deleted;
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 */
+  async getClient(clientId: string): Promise<Client | undefined> {
+    const h = await this.redis.hgetall(`${this.prefix}cl:${clientId}`);
+    return h.client_id === undefined ? undefined : clientFromRecord(h);
+  }
+
+  /**
+   * Inserts or replaces a client in one script, saying which it did.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+   */
+  async saveClient(client: Client): Promise<SaveClientResult> {
+    const record = clientToRecord(client);
+    const args: string[] = [];
+    for (const column of CLIENT_COLUMNS) {
+      const value = record[column];
+      if (value === null) continue;
+      args.push(column, typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+    }
+    const result = await scripts.saveClient.run(
+      this.redis,
+      [`${this.prefix}cl:${client.clientId}`],
+      args,
+    );
+    return SAVE_RESULTS[Number(result)] ?? 'updated';
+  }
+
+  /** Nothing to release: the Redis client stays the caller's to quit. */
+  close(): void {}
+
+  async #scan(pattern: string, count: number, each: (keys: string[]) => Promise<void>) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (keys.length > 0) await each(keys);
+    } while (cursor !== '0');
+  }
+}
+
+function escapeGlob(value: string): string {
+  return value.replace(/[*?[\]\\]/g, '\\$&');
+}

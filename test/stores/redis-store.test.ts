@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { sha256 } from '../../src/crypto/digest.js';
+import { RedisTokenStore } from '../../src/stores/redis/redis-token-store.js';
+import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
+import { type Service, redisForTests } from '../support/services.js';
+import { runTokenStoreSuite } from '../support/token-store-suite.js';
+
+let service: Service;
+const clients: Redis[] = [];
+
+async function connect(): Promise<Redis> {
+  const redis = new Redis(service.url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+  });
+  redis.on('error', () => {});
+  await redis.connect();
+  clients.push(redis);
+  return redis;
+}
+
+const prefix = () => `revokit-test-${randomBytes(4).toString('hex')}:`;
+const now = () => Math.floor(Date.now() / 1000);
+
+before(async () => {
+  service = await redisForTests();
+});
+after(async () => {
+  for (const redis of clients) redis.disconnect();
+  await service?.destroy();
+});
+
+// Issue #3 "One conformance suite, every store": Redis through ioredis; the peer is a second
+// connection, as a second server would have.
+runTokenStoreSuite('redis', {
+  async create() {
+    const p = prefix();
+    const store = new RedisTokenStore(await connect(), { prefix: p, saveChunk: 40 });
+    return {
+      tokens: store,
+      clients: store,
+      async peer() {
+        return {
+          tokens: new RedisTokenStore(await connect(), { prefix: p }),
+          close: async () => {},
+        };
+      },
+      close: async () => {},
+    };
+  },
+});
+
+describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not grow)', () => {
+  it('a token expires retention seconds after its expiry, and its indexes with it', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix(), retention: 100 });
+    await store.migrate();
+    const id = await sha256('ttl');
+    const expiresAt = now() + 50;
+    await store.saveTokens([
+      {
+        id,
+        type: 'access_token',
+        clientId: 'c',
+        grantId: 'g',
+        issuedAt: now(),
+        expiresAt,
+        sub: 's',
+      },
+    ]);
+    const ttl = await redis.ttl(`${store.prefix}t:${id}`);
+    assert.ok(ttl > 140 && ttl <= 150, `ttl ${ttl}`);
+    for (const index of ['g:g', 'c:c', 'u:s']) {
+      const setTtl = await redis.ttl(store.prefix + index);
+      assert.ok(setTtl > 140 && setTtl <= 150, `${index} ttl ${setTtl}`);
+    }
+  });
+
+  it('a token without expiry has no TTL until revoked, then lives for the retention', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix(), retention: 100 });
+    const id = await sha256('forever');
+    await store.saveTokens([
+      { id, type: 'refresh_token', clientId: 'c', grantId: 'g', issuedAt: now() },
+    ]);
+    assert.equal(await redis.ttl(`${store.prefix}t:${id}`), -1);
+    await store.revokeGrant('g', now());
+    const ttl = await redis.ttl(`${store.prefix}t:${id}`);
+    assert.ok(ttl > 90 && ttl <= 100, `ttl ${ttl}`);
+    const marker = await redis.ttl(`${store.prefix}gr:g`);
+    assert.ok(marker > 90 && marker <= 100, `grant marker ttl ${marker}`);
+  });
+
+  it('a token already past its retention is not stored at all', async () => {
+    const store = new RedisTokenStore(await connect(), { prefix: prefix(), retention: 10 });
+    const id = await sha256('stale');
+    const saved = await store.saveTokens([
+      { id, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1, expiresAt: 2 },
+    ]);
+    assert.equal(saved, 0);
+    assert.equal(await store.findToken(id), undefined);
+  });
+
+  it('purge drops index entries of tokens that expired away', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    const ids = await Promise.all(['a', 'b', 'c'].map((v) => sha256(v)));
+    await store.saveTokens(
+      ids.map((id) => ({
+        id,
+        type: 'refresh_token' as const,
+        clientId: 'c',
+        grantId: 'g',
+        issuedAt: 1,
+      })),
+    );
+    await redis.del(`${store.prefix}t:${ids[0]}`); // as if its TTL had run out
+    await store.purge({ expiredBefore: now(), batchSize: 1 });
+    assert.deepEqual((await redis.smembers(`${store.prefix}c:c`)).sort(), ids.slice(1).sort());
+  });
+
+  it('refuses a schema newer than it knows', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    await store.migrate();
+    assert.equal(await store.schemaVersion(), 1);
+    await store.migrate();
+    await redis.set(`${store.prefix}schema`, '7');
+    await assert.rejects(store.migrate(), SchemaVersionError);
+  });
+
+  it('survives the server forgetting its scripts (SCRIPT FLUSH)', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    const id = await sha256('flush');
+    await store.saveTokens([
+      { id, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 },
+    ]);
+    await redis.script('FLUSH');
+    assert.equal(await store.revokeToken(id, now()), 1);
+  });
+
+  it('with the offline queue off, a call while disconnected fails at once (answered 503)', async () => {
+    const redis = new Redis(`redis://127.0.0.1:1`, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => {});
+    const store = new RedisTokenStore(redis);
+    const started = Date.now();
+    await assert.rejects(store.findToken('x'));
+    assert.ok(Date.now() - started < 1000);
+    redis.disconnect();
+  });
+});
