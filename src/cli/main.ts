@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
+import { DEFAULT_STORE } from './open-store.js';
+import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 import { serve } from './serve.js';
 
 const USAGE = `Usage: revokit <command> [options]
@@ -9,17 +11,45 @@ const USAGE = `Usage: revokit <command> [options]
 Commands:
   serve      Serve POST /oauth/revoke, POST /oauth/introspect and
              GET /.well-known/oauth-authorization-server
+  migrate    Bring the store's schema up to date, then exit
+  purge      Delete tokens that ended (expired, or revoked if they never expire)
+             more than --retention seconds ago, in bounded batches
+  revoke     Revoke every token of a client, a subject or a grant, and print
+             how many were revoked
+
+Store URLs (--store, every command):
+  sqlite:PATH                 a SQLite file (default ${DEFAULT_STORE})
+  postgres://USER:PASSWORD@HOST:PORT/DATABASE
+  redis://[:PASSWORD@]HOST:PORT[/DB]
+  memory:                     this process only, lost on exit: not for production
 
 Options of serve:
   --host HOST                 address to listen on (default 127.0.0.1)
   --port PORT                 port to listen on (default 8080; 0 picks a free one)
   --seed FILE                 JSON file of clients and tokens to load at start
-  --store URL                 token store: memory: (default memory:)
+                              (idempotent: nothing is added twice or un-revoked)
+  --store URL                 token and client store (default ${DEFAULT_STORE})
   --issuer URL                RFC 8414 issuer (default http://HOST:PORT)
   --cors-origin ORIGIN        allow browser calls from ORIGIN (repeatable)
   --foreign-token POLICY      refuse (400 invalid_grant, default) or ignore (200)
   --revoke-refresh-with-access
                               revoking an access token revokes its whole grant
+  --retention SECONDS         redis: keep tokens this long after they end
+                              (default 604800, 7 days)
+
+Options of migrate:
+  --store URL
+
+Options of purge:
+  --store URL
+  --retention SECONDS         keep tokens this long after they end (default 604800)
+  --batch-size N              largest number of tokens deleted at once (default 1000)
+
+Options of revoke (at least one; given together, a token must match them all):
+  --store URL
+  --client ID                 every token issued to this client
+  --subject SUB               every token of this resource owner
+  --grant ID                  every token of this grant
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -28,14 +58,35 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (command !== 'serve') throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
+  if (!Object.hasOwn(OPTIONS, command))
+    throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
 
-  let values: ReturnType<typeof parseServeArgs>;
-  try {
-    values = parseServeArgs(rest);
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`);
+  const values = usage(() => parse(command, rest));
+  const store = values.store ?? DEFAULT_STORE;
+  const retention = wholeNumber('--retention', values.retention, 7 * 24 * 3600, 0);
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  switch (command) {
+    case 'migrate':
+      await migrateCommand({ store }, print);
+      return 0;
+    case 'purge':
+      await purgeCommand(
+        {
+          store,
+          retention,
+          batchSize: wholeNumber('--batch-size', values['batch-size'], 1000, 1),
+        },
+        print,
+      );
+      return 0;
+    case 'revoke':
+      await revokeCommand(
+        { store, clientId: values.client, sub: values.subject, grantId: values.grant },
+        print,
+      );
+      return 0;
   }
+
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new CliError(`--port must be a whole number from 0 to 65535, not "${values.port}"`);
@@ -48,10 +99,11 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger();
   const running = await serve(
     {
-      host: values.host,
+      host: values.host ?? '127.0.0.1',
       port,
       seed: values.seed,
-      store: values.store,
+      store,
+      retention,
       issuer: values.issuer,
       corsOrigins: values['cors-origin'] ?? [],
       foreignToken,
@@ -70,22 +122,69 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function parseServeArgs(args: string[]) {
-  return parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8080' },
-      seed: { type: 'string' },
-      store: { type: 'string', default: 'memory:' },
-      issuer: { type: 'string' },
-      'cors-origin': { type: 'string', multiple: true },
-      'foreign-token': { type: 'string', default: 'refuse' },
-      'revoke-refresh-with-access': { type: 'boolean' },
-    },
-  }).values;
+/** Runs an argument parser, turning its complaint into a usage error. */
+function usage<T>(parseArguments: () => T): T {
+  try {
+    return parseArguments();
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
+function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number) {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(number) || number < min) {
+    throw new CliError(`${flag} must be a whole number of at least ${min}, not "${value}"`);
+  }
+  return number;
+}
+
+type Options = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+
+const OPTIONS: Readonly<Record<string, Options>> = {
+  serve: {
+    store: { type: 'string' },
+    retention: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8080' },
+    seed: { type: 'string' },
+    issuer: { type: 'string' },
+    'cors-origin': { type: 'string', multiple: true },
+    'foreign-token': { type: 'string', default: 'refuse' },
+    'revoke-refresh-with-access': { type: 'boolean' },
+  },
+  migrate: { store: { type: 'string' } },
+  purge: {
+    store: { type: 'string' },
+    retention: { type: 'string' },
+    'batch-size': { type: 'string' },
+  },
+  revoke: {
+    store: { type: 'string' },
+    client: { type: 'string' },
+    subject: { type: 'string' },
+    grant: { type: 'string' },
+  },
+};
+
+function parse(command: string, args: string[]) {
+  const options = OPTIONS[command] ?? {};
+  return parseArgs({ args, strict: true, allowPositionals: false, options }).values as {
+    store?: string;
+    retention?: string;
+    host?: string;
+    port?: string;
+    seed?: string;
+    issuer?: string;
+    'cors-origin'?: string[];
+    'foreign-token'?: string;
+    'revoke-refresh-with-access'?: boolean;
+    'batch-size'?: string;
+    client?: string;
+    subject?: string;
+    grant?: string;
+  };
 }
 
 main(process.argv.slice(2)).then(

@@ -1,24 +1,257 @@
+import { MemoryClientStore, type WritableClientStore } from '../client-auth/client-store.js';
 import { MemoryTokenStore } from '../stores/memory/memory-token-store.js';
 import type { TokenStore } from '../stores/token-store.js';
 import { CliError } from './cli-error.js';
+import type { Logger } from './logger.js';
+
+/** The store URL `revokit` uses when none is given: a file that survives a restart. */
+export const DEFAULT_STORE = 'sqlite:./revokit.db';
+
+/** The kinds of `--store` URL. */
+export type StoreKind = 'memory' | 'sqlite' | 'postgres' | 'redis';
 
 /** A store opened from a `--store` URL, with what it takes to close it. */
 export interface OpenedStore {
+  readonly kind: StoreKind;
   readonly tokens: TokenStore;
+  /** Where clients live: in the same database for the persistent stores. */
+  readonly clients: WritableClientStore;
   /** A description for logs, without credentials. */
   readonly description: string;
+  /** A warning to log once at start, such as the memory store's. */
+  readonly warning?: string | undefined;
   close(): Promise<void>;
 }
 
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** Where connection losses after start are reported. */
+  readonly logger?: Logger | undefined;
+  /** Bring the schema up to date (default true); this also proves the store reachable. */
+  readonly migrate?: boolean | undefined;
+  /** Redis: how long a token is kept after it ends, in seconds (default 7 days). */
+  readonly retention?: number | undefined;
+  /**
+   * How long a connection attempt or a command may take before it fails, in ms (default
+   * 3000): a store that is down answers 503 quickly rather than holding requests.
+   */
+  readonly timeout?: number | undefined;
+  /**
+   * Redis: how long one command may run before it fails, in ms (default 5000). Operator
+   * commands that walk many tokens in one script raise it.
+   */
+  readonly commandTimeout?: number | undefined;
+}
+
+const FORMS = 'sqlite:PATH, postgres://…, redis://… or memory:';
+
 /**
- * Opens the token store a `--store` URL names: `memory:`.
+ * Opens the token and client stores a `--store` URL names, and migrates them: `memory:`,
+ * `sqlite:PATH`, `postgres://…` (or `postgresql://…`), `redis://…` (or `rediss://…`).
+ * Drivers are imported only when their store is asked for. Every failure is a
+ * {@link CliError}: one line, no stack trace.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export async function openStore(url: string): Promise<OpenedStore> {
-  const scheme = url.slice(0, url.indexOf(':') + 1);
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
+  const colon = url.indexOf(':');
+  const scheme = colon < 0 ? '' : url.slice(0, colon).toLowerCase();
+  let opened: OpenedStore;
   switch (scheme) {
-    case 'memory:':
-      return { tokens: new MemoryTokenStore(), description: 'memory', close: async () => {} };
+    case 'memory':
+      if (url.length > 'memory:'.length) {
+        throw new CliError(`--store ${JSON.stringify(url)}: the memory store takes no path`);
+      }
+      opened = {
+        kind: 'memory',
+        tokens: new MemoryTokenStore(),
+        clients: new MemoryClientStore(),
+        description: 'memory',
+        warning:
+          'the memory store keeps tokens in this process only and loses them on exit: not for production',
+        close: async () => {},
+      };
+      break;
+    case 'sqlite':
+      opened = await openSqlite(url);
+      break;
+    case 'postgres':
+    case 'postgresql':
+      opened = await openPostgres(url, options);
+      break;
+    case 'redis':
+    case 'rediss':
+      opened = await openRedis(url, options);
+      break;
     default:
-      throw new CliError(`--store ${JSON.stringify(url)}: expected memory:`);
+      throw new CliError(`--store ${JSON.stringify(url)}: expected ${FORMS}`);
   }
+  if (options.migrate ?? true) {
+    try {
+      await opened.tokens.migrate?.();
+    } catch (error) {
+      await opened.close().catch(() => {});
+      throw new CliError(`store ${opened.description}: ${reason(error)}`, 1);
+    }
+  }
+  return opened;
+}
+
+/** A driver error as one short line. */
+function reason(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return reason(error.errors[0]);
+  }
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  const message = typeof e?.message === 'string' && e.message ? e.message : String(error);
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const line = message.split('\n')[0] ?? message;
+  return code && !line.includes(code) ? `${line} (${code})` : line;
+}
+
+async function importDriver<T>(name: string, load: () => Promise<T>, install: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new CliError(`this store needs the ${name} package: ${install}`, 1);
+    }
+    throw new CliError(`the ${name} package failed to load: ${reason(error)}`, 1);
+  }
+}
+
+async function openSqlite(url: string): Promise<OpenedStore> {
+  const path = url.slice('sqlite:'.length);
+  if (path === '' || path.startsWith('//')) {
+    throw new CliError(
+      `--store ${JSON.stringify(url)}: expected sqlite:PATH, such as sqlite:./revokit.db`,
+    );
+  }
+  const { default: Database } = await importDriver(
+    'better-sqlite3',
+    () => import('better-sqlite3'),
+    'npm install better-sqlite3@12',
+  );
+  const { SqliteTokenStore } = await import('../stores/sqlite/sqlite-token-store.js');
+  const description = `sqlite:${path}`;
+  let db: InstanceType<typeof Database>;
+  try {
+    db = new Database(path);
+  } catch (error) {
+    throw new CliError(`store ${description}: ${reason(error)}`, 1);
+  }
+  try {
+    const store = new SqliteTokenStore(db);
+    return {
+      kind: 'sqlite',
+      tokens: store,
+      clients: store,
+      description,
+      close: async () => void db.close(),
+    };
+  } catch (error) {
+    db.close();
+    throw new CliError(`store ${description}: ${reason(error)}`, 1);
+  }
+}
+
+/** The URL without its password, for logs. */
+function redact(parsed: URL): string {
+  const copy = new URL(parsed.href);
+  if (copy.password) copy.password = '***';
+  copy.search = '';
+  return copy.href;
+}
+
+function parseUrl(url: string, example: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`--store: malformed URL, expected the form ${example}`);
+  }
+  if (!parsed.hostname) {
+    throw new CliError(`--store: the URL names no host, expected the form ${example}`);
+  }
+  return parsed;
+}
+
+async function openPostgres(url: string, options: OpenStoreOptions): Promise<OpenedStore> {
+  const parsed = parseUrl(url, 'postgres://USER:PASSWORD@HOST:5432/DATABASE');
+  const { default: pg } = await importDriver('pg', () => import('pg'), 'npm install pg');
+  const { PostgresTokenStore } = await import('../stores/postgres/postgres-token-store.js');
+  const description = redact(parsed);
+  const timeout = options.timeout ?? 3000;
+  const pool = new pg.Pool({
+    connectionString: url,
+    // Fail fast while the database is down (503), instead of queueing on the pool.
+    connectionTimeoutMillis: timeout,
+    max: 10,
+    idleTimeoutMillis: 30_000,
+  });
+  // Without a listener, an idle connection dropped by the server would crash the process.
+  pool.on('error', (error) =>
+    options.logger?.warn('postgres connection lost; the pool reconnects on demand', {
+      error: reason(error),
+    }),
+  );
+  const store = new PostgresTokenStore(pool);
+  return {
+    kind: 'postgres',
+    tokens: store,
+    clients: store,
+    description,
+    close: () => pool.end(),
+  };
+}
+
+async function openRedis(url: string, options: OpenStoreOptions): Promise<OpenedStore> {
+  const parsed = parseUrl(url, 'redis://[:PASSWORD@]HOST:6379[/DB]');
+  const { Redis } = await importDriver('ioredis', () => import('ioredis'), 'npm install ioredis');
+  const { RedisTokenStore } = await import('../stores/redis/redis-token-store.js');
+  const description = redact(parsed);
+  const timeout = options.timeout ?? 3000;
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // While Redis is down, commands fail at once (503) instead of queueing without bound;
+    // the client keeps reconnecting in the background and recovers by itself.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: timeout,
+    commandTimeout: options.commandTimeout ?? 5000,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+  });
+  let connected = false;
+  let down = false;
+  let lastError: unknown;
+  redis.on('error', (error) => {
+    lastError = error;
+    // One line per outage, not one per reconnection attempt; none before the first connect,
+    // whose failure is reported as the start-up error.
+    if (!connected || down) return;
+    down = true;
+    options.logger?.warn('redis connection lost; reconnecting', { error: reason(error) });
+  });
+  redis.on('ready', () => {
+    if (down) options.logger?.info('redis connection restored');
+    connected = true;
+    down = false;
+  });
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new CliError(`store ${description}: ${reason(lastError ?? error)}`, 1);
+  }
+  const store = new RedisTokenStore(redis, { retention: options.retention });
+  return {
+    kind: 'redis',
+    tokens: store,
+    clients: store,
+    description,
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
 }

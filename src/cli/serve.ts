@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '../adapters/node.js';
-import { MemoryClientStore } from '../client-auth/client-store.js';
+import { clientFromMetadata } from '../client-auth/client.js';
 import { createRevocationEndpoint } from '../rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../rfc7662/create-introspection-endpoint.js';
 import { AuthorizationServer } from '../server/authorization-server.js';
 import { CliError } from './cli-error.js';
 import type { Logger } from './logger.js';
-import { openStore } from './open-store.js';
+import { type OpenedStore, openStore } from './open-store.js';
 import { type Seed, SeedError, parseSeed, seedTokens } from './seed.js';
 
 /** Options of `revokit serve`. */
@@ -16,7 +16,10 @@ export interface ServeOptions {
   host: string;
   port: number;
   seed?: string | undefined;
+  /** A `--store` URL (see {@link openStore}). */
   store: string;
+  /** Redis: seconds a token is kept after it ends (default 7 days). */
+  retention?: number | undefined;
   issuer?: string | undefined;
   corsOrigins: string[];
   foreignToken: 'refuse' | 'ignore';
@@ -61,15 +64,65 @@ export async function loadSeed(path: string): Promise<Seed> {
  */
 export async function serve(options: ServeOptions, logger: Logger): Promise<RunningServer> {
   const seed = options.seed ? await loadSeed(options.seed) : undefined;
-  const store = await openStore(options.store);
-  const clients = await MemoryClientStore.fromMetadata(seed?.clients ?? []);
-  if (seed) {
+  const store = await openStore(options.store, { logger, retention: options.retention });
+  try {
+    return await start(options, logger, store, seed);
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Loads a seed into the stores, idempotently: a client or token already stored is not
+ * added twice, a revoked token is never un-revoked, and a seeded client that differs from
+ * the stored one replaces it with a warning naming it (never its secret).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ */
+export async function applySeed(seed: Seed, store: OpenedStore, logger: Logger): Promise<void> {
+  const counts = { inserted: 0, unchanged: 0, updated: 0 };
+  try {
+    for (const metadata of seed.clients) {
+      const client = await clientFromMetadata(metadata);
+      const result = await store.clients.saveClient(client);
+      counts[result]++;
+      if (result === 'updated') {
+        logger.warn(
+          'the seed changes a stored client (its secret or settings); the seed replaces it',
+          { client_id: client.clientId },
+        );
+      }
+    }
     const inserted = await store.tokens.saveTokens(
       await seedTokens(seed.tokens, Math.floor(Date.now() / 1000)),
     );
-    logger.info('seed loaded', { clients: clients.size, tokens_inserted: inserted });
+    logger.info('seed loaded', {
+      clients: seed.clients.length,
+      clients_inserted: counts.inserted,
+      clients_updated: counts.updated,
+      tokens: seed.tokens.length,
+      tokens_inserted: inserted,
+    });
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(
+      `store ${store.description}: the seed could not be saved (${(error as Error)?.message ?? error})`,
+      1,
+    );
   }
-  if (clients.size === 0) {
+}
+
+async function start(
+  options: ServeOptions,
+  logger: Logger,
+  store: OpenedStore,
+  seed: Seed | undefined,
+): Promise<RunningServer> {
+  if (store.warning) logger.warn(store.warning, { store: store.description });
+  const clients = store.clients;
+  if (seed) await applySeed(seed, store, logger);
+  if (!seed && store.kind === 'memory') {
     logger.warn(
       'no clients are registered, so every request answers invalid_client; add clients with --seed FILE (see examples/seed.json)',
     );
