@@ -1,82 +1,46 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import {
-  type EndpointRequest,
-  PayloadTooLargeError,
-  checkDeclaredLength,
-} from '../http/endpoint-request.js';
-import { InvalidRequestError } from '../errors/oauth-error.js';
-import type { EndpointResponse } from '../http/endpoint-response.js';
+import type { Http2ServerResponse } from 'node:http2';
+import type { EndpointRequest } from '../http/endpoint-request.js';
+import { type EndpointResponse, NO_STORE_HEADERS } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
+import { type NodeRequest, nodeEndpointRequest } from './bridge.js';
 
-type NodeRequest = IncomingMessage | Http2ServerRequest;
+export type { NodeRequest } from './bridge.js';
+export { BodyAlreadyReadError, readNodeBody } from './bridge.js';
+
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
 /**
- * Reads an `IncomingMessage` body up to `limit` bytes. Past the limit it stops listening
- * and rejects at once; the connection is closed after the 413, so the rest is never read.
+ * Views a `node:http` request as an {@link EndpointRequest}, without building a Fetch
+ * `Request`: the body is read once, headers are read in place. Pass `body` when something
+ * else already read it.
+ *
+ * @see https://nodejs.org/api/http.html#class-httpincomingmessage
  */
-export function readNodeBody(req: NodeRequest, limit: number): Promise<string> {
-  checkDeclaredLength(req.headers['content-length'], limit);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.pause();
-        reject(new PayloadTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(
-        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-      );
-    };
-    const onError = (cause: unknown) => {
-      cleanup();
-      reject(new InvalidRequestError('the request body could not be read', { cause }));
-    };
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onError);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onError);
+export function fromNodeRequest(req: NodeRequest, body?: string): EndpointRequest {
+  return nodeEndpointRequest(req, {
+    rawBody: body,
+    refusal: 'a listener read the request stream before revokit did.',
   });
 }
 
 /**
- * Views a `node:http` request as an {@link EndpointRequest}, without building a Fetch
- * `Request`: the body is read once, headers are read in place.
+ * Writes an {@link EndpointResponse} to a `node:http` response: status, every header, body.
+ *
+ * @see https://nodejs.org/api/http.html#responsewriteheadstatuscode-statusmessage-headers
  */
-export function fromNodeRequest(req: NodeRequest, body?: string): EndpointRequest {
-  return {
-    method: (req.method ?? 'GET').toUpperCase(),
-    url: req.url ?? '/',
-    header(name) {
-      const value = req.headers[name];
-      if (value === undefined) return null;
-      return Array.isArray(value) ? value.join(', ') : value;
-    },
-    readBody: body === undefined ? (limit) => readNodeBody(req, limit) : async () => body,
-  };
-}
-
-/** Writes an {@link EndpointResponse} to a `node:http` response. */
 export function writeNodeResponse(res: NodeResponse, response: EndpointResponse): void {
   if (res.headersSent) return;
   (res as ServerResponse).writeHead(response.status, response.headers);
   if (response.status === 204) res.end();
   else res.end(response.body);
+}
+
+/** Answers 500 when a handler rejected: a bug, such as an endpoint name never registered. */
+function writeServerError(res: NodeResponse): void {
+  if (!res.headersSent) (res as ServerResponse).writeHead(500, NO_STORE_HEADERS);
+  res.end('{"error":"server_error"}');
 }
 
 /** Options of {@link toNodeHandler}. */
@@ -105,16 +69,155 @@ export function toNodeHandler(
     const pending = endpoint ? server.handle(endpoint, request) : server.route(request);
     pending.then(
       (response) => writeNodeResponse(res, response),
-      () => {
-        if (!res.headersSent) {
-          (res as ServerResponse).writeHead(500, {
-            'content-type': 'application/json',
-            'cache-control': 'no-store',
-            pragma: 'no-cache',
-          });
-        }
-        res.end('{"error":"server_error"}');
-      },
+      () => writeServerError(res),
     );
   };
+}
+
+/**
+ * What {@link toNodeListener} hands a Fetch handler besides the `Request`: the Node request
+ * and response, under the names `@hono/node-server` uses, so `revokit/hono` reads the body
+ * straight from Node either way.
+ */
+export interface NodeBindings {
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+}
+
+/** A Fetch handler: `server.fetch`, Hono's `app.fetch`, or any `(Request) => Response`. */
+export type FetchHandler = (request: Request, env: NodeBindings) => Response | Promise<Response>;
+
+/**
+ * Serves a Fetch handler on `node:http`: each request becomes a Fetch `Request`, the
+ * `Response` is written back with every header and the body streamed. The request body is
+ * handed over lazily, so a handler that reads the Node request itself (revokit's adapters
+ * do, through {@link NodeBindings}) finds it untouched.
+ *
+ * @example
+ * ```ts
+ * http.createServer(toNodeListener(app.fetch)).listen(8080); // a Hono app
+ * ```
+ * @see https://fetch.spec.whatwg.org/#request-class
+ */
+export function toNodeListener(
+  fetch: FetchHandler,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    let request: Request;
+    try {
+      request = toFetchRequest(req);
+    } catch {
+      (res as ServerResponse).writeHead(400, NO_STORE_HEADERS);
+      res.end('{"error":"invalid_request","error_description":"the request URL is malformed"}');
+      return;
+    }
+    Promise.resolve()
+      .then(() => fetch(request, { incoming: req, outgoing: res }))
+      .then(
+        (response) => writeFetchResponse(res, response),
+        () => writeServerError(res),
+      )
+      .catch(() => res.destroy());
+  };
+}
+
+function toFetchRequest(req: IncomingMessage): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  return new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+    method,
+    headers,
+    body: hasBody ? lazyBody(req) : null,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/**
+ * A Web stream over a Node request that touches the request only once pulled, and on
+ * cancel stops reading without destroying the socket, so a 413 can still be written.
+ */
+function lazyBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let attached = false;
+  const listeners = {
+    data: (_chunk: Buffer) => {},
+    end: () => {},
+    error: (_error: unknown) => {},
+  };
+  const detach = () => {
+    req.off('data', listeners.data);
+    req.off('end', listeners.end);
+    req.off('error', listeners.error);
+    req.off('aborted', listeners.error);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (attached) {
+          req.resume();
+          return;
+        }
+        attached = true;
+        listeners.data = (chunk) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 1) <= 0) req.pause();
+        };
+        listeners.end = () => {
+          detach();
+          controller.close();
+        };
+        listeners.error = (error) => {
+          detach();
+          controller.error(error);
+        };
+        req.on('data', listeners.data);
+        req.on('end', listeners.end);
+        req.on('error', listeners.error);
+        req.on('aborted', listeners.error);
+      },
+      cancel() {
+        detach();
+        req.pause();
+      },
+      // Zero: a stream with room in its queue pulls at once, which would read the request
+      // before anyone asked.
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+async function writeFetchResponse(res: ServerResponse, response: Response): Promise<void> {
+  if (res.headersSent) return;
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    if (res.destroyed) break;
+    if (!res.write(chunk)) await drained(res);
+  }
+  res.end();
+}
+
+/** Waits for room to write, or for the client to be gone: a closed socket never drains. */
+async function drained(res: ServerResponse): Promise<void> {
+  const stop = new AbortController();
+  try {
+    await Promise.race([
+      once(res, 'drain', { signal: stop.signal }),
+      once(res, 'close', { signal: stop.signal }),
+    ]);
+  } finally {
+    stop.abort();
+  }
 }

@@ -3,6 +3,7 @@ import { clientSecretBasic } from '../client-auth/client-secret-basic.js';
 import { clientSecretPost } from '../client-auth/client-secret-post.js';
 import { type ClientStore, MemoryClientStore } from '../client-auth/client-store.js';
 import { none } from '../client-auth/none.js';
+import { ASSERTION_ALGORITHMS, privateKeyJwt } from '../client-auth/private-key-jwt.js';
 import {
   InvalidRequestError,
   OAuthError,
@@ -75,6 +76,7 @@ export class AuthorizationServer {
   readonly #methods = new Map<string, ClientAuthMethod>([
     ['client_secret_basic', clientSecretBasic],
     ['client_secret_post', clientSecretPost],
+    ['private_key_jwt', privateKeyJwt()],
     ['none', none],
   ]);
   readonly #endpoints = new Map<string, Endpoint>();
@@ -159,9 +161,19 @@ export class AuthorizationServer {
   readonly fetch = async (request: Request): Promise<Response> =>
     toFetchResponse(await this.route(fromFetchRequest(request)));
 
+  /**
+   * The name of the endpoint served at a request target's path (see `paths`), or
+   * `undefined`: what a framework middleware asks before it answers or passes a request on.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
+   */
+  endpointAt(url: string): string | undefined {
+    return this.#routes.get(pathOf(url));
+  }
+
   /** Answers a runtime-neutral request by path. What the `node:http` adapter calls. */
   route(request: EndpointRequest): Promise<EndpointResponse> {
-    const name = this.#routes.get(pathOf(request.url));
+    const name = this.endpointAt(request.url);
     if (name === undefined) {
       return Promise.resolve(
         new InvalidRequestError('there is no endpoint at this path', {
@@ -274,6 +286,9 @@ export class AuthorizationServer {
       if (!this.#endpoints.has(name) || !path) continue;
       metadata[`${name}_endpoint`] = issuer + path;
       metadata[`${name}_endpoint_auth_methods_supported`] = methods;
+      if (methods.includes('private_key_jwt')) {
+        metadata[`${name}_endpoint_auth_signing_alg_values_supported`] = [...ASSERTION_ALGORITHMS];
+      }
     }
     return metadata;
   }
