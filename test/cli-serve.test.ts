@@ -153,6 +153,24 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       /tokens\[0\]: needs an access_token/,
     ],
     [
+      'private_key_jwt without jwks',
+      { clients: [{ client_id: 'a', token_endpoint_auth_method: 'private_key_jwt' }] },
+      /clients\[0\]\.jwks: is required for private_key_jwt/,
+    ],
+    [
+      'a private key in jwks',
+      {
+        clients: [
+          {
+            client_id: 'a',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd' }] },
+          },
+        ],
+      },
+      /clients\[0\]\.jwks\.keys\[0\]: must be a public key/,
+    ],
+    [
       'a negative expires_in',
       {
         clients: [{ client_id: 'a' }],

@@ -71,6 +71,20 @@ function optionalNumber(entry: Json, key: string, field: string): number | undef
   return value;
 }
 
+function parseJwks(value: unknown, field: string): { keys: Record<string, unknown>[] } {
+  if (!isObject(value) || !Array.isArray(value.keys) || value.keys.length === 0) {
+    throw new SeedError(field, 'must be a JWK Set: {"keys": [ ... ]}');
+  }
+  value.keys.forEach((key, i) => {
+    if (!isObject(key) || typeof key.kty !== 'string') {
+      throw new SeedError(`${field}.keys[${i}]`, 'must be a JWK with a "kty"');
+    }
+    if ('d' in key)
+      throw new SeedError(`${field}.keys[${i}]`, 'must be a public key (it holds "d")');
+  });
+  return { keys: value.keys as Record<string, unknown>[] };
+}
+
 /**
  * Checks a parsed seed file, naming the first bad field.
  *
@@ -105,8 +119,11 @@ export function parseSeed(input: unknown): Seed {
       if (value !== undefined && !(CLIENT_AUTH_METHODS as readonly string[]).includes(value)) {
         throw new SeedError(`${field}.${key}`, `must be one of ${CLIENT_AUTH_METHODS.join(', ')}`);
       }
-      if (value !== undefined && value !== 'none' && client_secret === undefined) {
+      if (value?.startsWith('client_secret_') && client_secret === undefined) {
         throw new SeedError(`${field}.client_secret`, `is required for ${value}`);
+      }
+      if (value === 'private_key_jwt' && raw.jwks === undefined) {
+        throw new SeedError(`${field}.jwks`, 'is required for private_key_jwt');
       }
     }
     if (token_endpoint_auth_method === 'none' && client_secret !== undefined) {
@@ -124,6 +141,7 @@ export function parseSeed(input: unknown): Seed {
     const introspection = optionalString(raw, 'introspection_endpoint_auth_method', field);
     if (introspection !== undefined) metadata.introspection_endpoint_auth_method = introspection;
     if (raw.resource_server === true) metadata.resource_server = true;
+    if (raw.jwks !== undefined) metadata.jwks = parseJwks(raw.jwks, `${field}.jwks`);
     return metadata;
   });
 

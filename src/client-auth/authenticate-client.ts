@@ -32,9 +32,19 @@ export async function authenticateClient(
   let method: string | undefined;
   let credentials: ClientCredentials | undefined;
   let present = 0;
+  // Malformed credentials still count as a method used: "more than one method" (400) is
+  // checked before any of them is judged (401).
+  let malformed: unknown;
   for (const [name, find] of methods) {
     if (name === 'none') continue;
-    const found = find(input);
+    let found: ClientCredentials | undefined;
+    try {
+      found = find(input);
+    } catch (error) {
+      present++;
+      malformed ??= error;
+      continue;
+    }
     if (!found) continue;
     present++;
     method = name;
@@ -45,6 +55,7 @@ export async function authenticateClient(
   if (present + (assertionUnclaimed ? 1 : 0) > 1) {
     throw new InvalidRequestError('more than one client authentication method was used');
   }
+  if (malformed !== undefined) throw malformed;
   if (assertionUnclaimed) {
     throw new InvalidClientError('client assertions are not supported by this server');
   }

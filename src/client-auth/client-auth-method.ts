@@ -10,6 +10,13 @@ export interface ClientAuthInput {
   readonly authorization: string | null;
   /** The whole request, for methods that need more (mutual TLS, DPoP…). */
   readonly request: EndpointRequest;
+  /**
+   * The identifiers this server answers to as an audience: its issuer and the URL of the
+   * endpoint called. Empty when no issuer is configured.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+   */
+  readonly audience: readonly string[];
 }
 
 /**

@@ -32,7 +32,8 @@ export function sameClient(a: Client, b: Client): boolean {
     a.tokenEndpointAuthMethod === b.tokenEndpointAuthMethod &&
     a.revocationEndpointAuthMethod === b.revocationEndpointAuthMethod &&
     a.introspectionEndpointAuthMethod === b.introspectionEndpointAuthMethod &&
-    (a.resourceServer ?? false) === (b.resourceServer ?? false)
+    (a.resourceServer ?? false) === (b.resourceServer ?? false) &&
+    JSON.stringify(a.jwks ?? null) === JSON.stringify(b.jwks ?? null)
   );
 }
 

@@ -25,6 +25,8 @@ export interface Client {
    * endpoint's `foreignTokens` policy allows it.
    */
   readonly resourceServer?: boolean | undefined;
+  /** Public keys for `private_key_jwt`, as a JWK Set. */
+  readonly jwks?: { keys: Record<string, unknown>[] } | undefined;
 }
 
 /**
@@ -41,10 +43,17 @@ export interface ClientMetadata {
   introspection_endpoint_auth_method?: string;
   /** revokit's extension: see {@link Client.resourceServer}. */
   resource_server?: boolean;
+  /** @see https://www.rfc-editor.org/rfc/rfc7591#section-2 */
+  jwks?: { keys: Record<string, unknown>[] };
 }
 
 /** The client authentication methods revokit implements. */
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const CLIENT_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
 
 /**
  * Builds a {@link Client} from RFC 7591 metadata, digesting the secret.
@@ -64,6 +73,7 @@ export async function clientFromMetadata(metadata: ClientMetadata): Promise<Clie
     revocationEndpointAuthMethod: metadata.revocation_endpoint_auth_method,
     introspectionEndpointAuthMethod: metadata.introspection_endpoint_auth_method,
     resourceServer: metadata.resource_server,
+    jwks: metadata.jwks,
   };
 }
 

@@ -88,12 +88,28 @@ export abstract class ClientEndpoint extends Endpoint {
   ): Promise<AuthenticatedClient> {
     const server = this.server;
     return authenticateClient(
-      { params, authorization: request.header('authorization'), request },
+      { params, authorization: request.header('authorization'), request, audience: this.audience },
       server.clientAuthMethods,
       server.clients,
       this.name,
       (clientId) => server.callStore(this.name, () => server.clients.getClient(clientId)),
     );
+  }
+
+  #audience: readonly string[] | undefined;
+
+  /**
+   * What client assertions must name as `aud`: the issuer and this endpoint's URL. Without
+   * a configured issuer, nothing: a host taken from the request could be forged.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+   */
+  protected get audience(): readonly string[] {
+    if (this.#audience) return this.#audience;
+    const { issuer, paths } = this.server.options;
+    const path = paths[this.name];
+    this.#audience = issuer ? (path ? [issuer, issuer + path] : [issuer]) : [];
+    return this.#audience;
   }
 
   /**

@@ -521,7 +521,7 @@ export function runEndpointSuite(
           false,
         ],
         [
-          'a client_assertion, unsupported here',
+          'a malformed client_assertion',
           { authorization: '' },
           (g) => [
             ['token', g.refresh],
@@ -932,6 +932,7 @@ export function runEndpointSuite(
         assert.deepEqual(body.revocation_endpoint_auth_methods_supported, [
           'client_secret_basic',
           'client_secret_post',
+          'private_key_jwt',
           'none',
         ]);
         assert.ok(Array.isArray(body.introspection_endpoint_auth_methods_supported));

@@ -1,0 +1,86 @@
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from 'jose';
+import { InvalidClientError } from '../errors/oauth-error.js';
+import type { ClientAuthMethod } from './client-auth-method.js';
+import { MemoryReplayCache, type ReplayCache } from './jti-cache.js';
+
+/** The only `client_assertion_type` RFC 7523 defines. */
+export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Options of {@link privateKeyJwt}. */
+export interface PrivateKeyJwtOptions {
+  /** Where `jti`s are remembered; default: in this process. */
+  readonly replayCache?: ReplayCache;
+  /** Longest lifetime accepted for an assertion, in seconds (default 300). */
+  readonly maxAge?: number;
+  /** Clock skew tolerated, in seconds (default 30). */
+  readonly clockTolerance?: number;
+  /** Signature algorithms accepted (default: asymmetric ones only). */
+  readonly algorithms?: readonly string[];
+}
+
+/** The algorithms accepted by default: asymmetric only, so a public key is never an HMAC key. */
+export const ASSERTION_ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
+
+/**
+ * `private_key_jwt`: the client signs a short-lived JWT with a key whose public half it
+ * registered (`jwks`). The assertion must name the client as `iss` and `sub`, this server
+ * (its issuer or the endpoint's URL) as `aud`, carry `exp` and a `jti` seen only once.
+ * Without a configured issuer no audience can be trusted, and every assertion fails.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+ */
+export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMethod {
+  const replay = options.replayCache ?? new MemoryReplayCache();
+  const maxAge = options.maxAge ?? 300;
+  const clockTolerance = options.clockTolerance ?? 30;
+  const algorithms = [...(options.algorithms ?? ASSERTION_ALGORITHMS)];
+  return ({ params, audience }) => {
+    const assertion = params.get('client_assertion');
+    if (assertion === undefined) return undefined;
+    if (params.get('client_assertion_type') !== JWT_BEARER_ASSERTION) {
+      throw new InvalidClientError('client_assertion_type must be jwt-bearer');
+    }
+    let claimed: string | undefined;
+    try {
+      const claims = decodeJwt(assertion);
+      claimed = typeof claims.sub === 'string' ? claims.sub : undefined;
+    } catch (cause) {
+      throw new InvalidClientError('malformed client_assertion', { cause });
+    }
+    const clientId = params.get('client_id') ?? claimed ?? '';
+    return {
+      clientId,
+      async verify(client) {
+        const jwks = client?.jwks;
+        if (!client || !jwks || audience.length === 0) return false;
+        try {
+          const { payload } = await jwtVerify(assertion, createLocalJWKSet(jwks as JSONWebKeySet), {
+            issuer: client.clientId,
+            subject: client.clientId,
+            audience: [...audience],
+            algorithms,
+            maxTokenAge: maxAge,
+            clockTolerance,
+            requiredClaims: ['exp', 'jti'],
+          });
+          return await replay.remember(`${client.clientId}\u0000${payload.jti}`, payload.exp ?? 0);
+        } catch {
+          return false;
+        }
+      },
+    };
+  };
+}

@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from 'jose';
+import { JWT_BEARER_ASSERTION } from '../src/client-auth/private-key-jwt.js';
+import {
+  AuthorizationServer,
+  createRevocationEndpoint,
+  MemoryClientStore,
+  MemoryTokenStore,
+} from '../src/index.js';
+import { isRevoked, issueGrant } from './support/fixtures.js';
+
+const ISSUER = 'https://as.example';
+const store = new MemoryTokenStore();
+let publicJwk: JWK;
+let privateKey: CryptoKey;
+let otherKey: CryptoKey;
+
+async function makeServer(issuer: string | null = ISSUER) {
+  const clients = await MemoryClientStore.fromMetadata([
+    {
+      client_id: 'jwt',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [publicJwk as Record<string, unknown>] },
+    },
+    {
+      client_id: 'basic',
+      client_secret: 'secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      jwks: { keys: [publicJwk as Record<string, unknown>] },
+    },
+  ]);
+  const server = new AuthorizationServer({ clients, issuer: issuer ?? undefined });
+  server.registerEndpoint(createRevocationEndpoint(store));
+  return server;
+}
+
+interface AssertionOptions {
+  key?: CryptoKey;
+  iss?: string;
+  sub?: string;
+  aud?: string;
+  exp?: number | string;
+  iat?: number;
+  jti?: string | null;
+  alg?: string;
+}
+
+function assertion(options: AssertionOptions = {}): Promise<string> {
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: options.alg ?? 'ES256' })
+    .setIssuer(options.iss ?? 'jwt')
+    .setSubject(options.sub ?? 'jwt')
+    .setAudience(options.aud ?? ISSUER)
+    .setIssuedAt(options.iat)
+    .setExpirationTime(options.exp ?? '2m');
+  if (options.jti !== null) jwt.setJti(options.jti ?? randomUUID());
+  return jwt.sign(options.key ?? privateKey);
+}
+
+function revoke(server: AuthorizationServer, fields: Record<string, string>) {
+  return server.createEndpointResponse(
+    'revocation',
+    new Request(`${ISSUER}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields),
+    }),
+  );
+}
+
+function jwtFields(token: string, clientAssertion: string): Record<string, string> {
+  return { token, client_assertion: clientAssertion, client_assertion_type: JWT_BEARER_ASSERTION };
+}
+
+async function expectRefused(
+  server: AuthorizationServer,
+  clientAssertion: string | Promise<string>,
+  fields: Record<string, string> = {},
+) {
+  const grant = await issueGrant(store, 'jwt');
+  const res = await revoke(server, {
+    ...jwtFields(grant.refresh, await clientAssertion),
+    ...fields,
+  });
+  assert.equal(res.status, 401, await res.clone().text());
+  assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
+  assert.equal(await isRevoked(store, grant.refresh), false, 'a refused request revoked a token');
+}
+
+describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
+  before(async () => {
+    const pair = await generateKeyPair('ES256');
+    privateKey = pair.privateKey;
+    publicJwk = await exportJWK(pair.publicKey);
+    otherKey = (await generateKeyPair('ES256')).privateKey;
+  });
+
+  it('a valid assertion addressed to the issuer revokes', async () => {
+    const server = await makeServer();
+    const grant = await issueGrant(store, 'jwt');
+    const res = await revoke(server, jwtFields(grant.refresh, await assertion()));
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(await isRevoked(store, grant.access), true);
+  });
+
+  it("a valid assertion addressed to the endpoint's URL revokes", async () => {
+    const server = await makeServer();
+    const grant = await issueGrant(store, 'jwt');
+    const res = await revoke(
+      server,
+      jwtFields(grant.access, await assertion({ aud: `${ISSUER}/oauth/revoke` })),
+    );
+    assert.equal(res.status, 200);
+  });
+
+  it('a replayed assertion (same jti) is refused', async () => {
+    const server = await makeServer();
+    const once = await assertion();
+    const grant = await issueGrant(store, 'jwt');
+    assert.equal((await revoke(server, jwtFields(grant.access, once))).status, 200);
+    await expectRefused(server, once);
+  });
+
+  it('an assertion signed with another key is refused', async () => {
+    await expectRefused(await makeServer(), assertion({ key: otherKey }));
+  });
+  it('an expired assertion is refused', async () => {
+    await expectRefused(
+      await makeServer(),
+      assertion({
+        iat: Math.floor(Date.now() / 1000) - 7200,
+        exp: Math.floor(Date.now() / 1000) - 3600,
+      }),
+    );
+  });
+  it('an assertion older than five minutes is refused even if exp is far away', async () => {
+    await expectRefused(
+      await makeServer(),
+      assertion({ iat: Math.floor(Date.now() / 1000) - 900, exp: '1h' }),
+    );
+  });
+  it('an assertion for another audience is refused', async () => {
+    await expectRefused(await makeServer(), assertion({ aud: 'https://elsewhere.example' }));
+  });
+  it('an assertion whose iss is not the client is refused', async () => {
+    await expectRefused(await makeServer(), assertion({ iss: 'someone-else' }));
+  });
+  it('an assertion without jti is refused', async () => {
+    await expectRefused(await makeServer(), assertion({ jti: null }));
+  });
+  it('an HMAC assertion keyed with anything is refused (no algorithm confusion)', async () => {
+    const hmac = new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('jwt')
+      .setSubject('jwt')
+      .setAudience(ISSUER)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .sign(new TextEncoder().encode('x'.repeat(32)));
+    await expectRefused(await makeServer(), hmac);
+  });
+  it('an unsecured assertion (alg none) is refused', async () => {
+    const unsecured = new UnsecuredJWT({})
+      .setIssuer('jwt')
+      .setSubject('jwt')
+      .setAudience(ISSUER)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .encode();
+    await expectRefused(await makeServer(), unsecured);
+  });
+  it('a wrong client_assertion_type is refused', async () => {
+    await expectRefused(await makeServer(), assertion(), {
+      client_assertion_type: 'urn:example:other',
+    });
+  });
+  it('a client_id that is not the assertion subject is refused', async () => {
+    await expectRefused(await makeServer(), assertion(), { client_id: 'basic' });
+  });
+  it('without a configured issuer no assertion is trusted', async () => {
+    await expectRefused(await makeServer(null), assertion());
+  });
+  it('a client registered for client_secret_basic cannot use an assertion (RFC 6749 §2.3)', async () => {
+    const server = await makeServer();
+    const grant = await issueGrant(store, 'basic');
+    const res = await revoke(
+      server,
+      jwtFields(grant.refresh, await assertion({ iss: 'basic', sub: 'basic' })),
+    );
+    assert.equal(res.status, 401);
+    assert.equal(await isRevoked(store, grant.refresh), false);
+  });
+
+  it('metadata advertises private_key_jwt and its algorithms (RFC 8414 §2)', async () => {
+    const metadata = (await makeServer()).metadata();
+    assert.ok(metadata.revocation_endpoint_auth_methods_supported?.includes('private_key_jwt'));
+    assert.ok(
+      (metadata.revocation_endpoint_auth_signing_alg_values_supported as string[]).includes(
+        'ES256',
+      ),
+    );
+    assert.ok(
+      !(metadata.revocation_endpoint_auth_signing_alg_values_supported as string[]).includes(
+        'HS256',
+      ),
+    );
+  });
+});
