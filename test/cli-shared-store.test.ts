@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  type ServeProcess,
+  assertUnavailable,
+  eventually,
+  introspect,
+  isActive,
+  revoke,
+  runCli,
+  startServe,
+  writeSeed,
+} from './support/cli-process.js';
+import { type Service, startPostgres, startRedis } from './support/services.js';
+
+const root = mkdtempSync(join(tmpdir(), 'revokit-shared-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const SEED = {
+  clients: [{ client_id: 'app', client_secret: 'app-secret' }],
+  tokens: [1, 2, 3, 4].map((i) => ({
+    client_id: 'app',
+    access_token: `shared-access-${i}`,
+    refresh_token: `shared-refresh-${i}`,
+    sub: i === 4 ? 'dave' : 'alice',
+    expires_in: 3600,
+  })),
+};
+
+/**
+ * Issue #3 "Two processes, one store" and "Faults", against a real server the test starts
+ * (and stops, and starts again) itself.
+ */
+function sharedStoreSuite(name: string, startService: () => Promise<Service>): void {
+  describe(`issue #3 with ${name}: two revokit serve processes, one store`, () => {
+    let service: Service;
+    let first: ServeProcess;
+    let second: ServeProcess;
+    before(async () => {
+      service = await startService();
+      const dir = mkdtempSync(join(root, `${name}-`));
+      const seed = writeSeed(dir, SEED);
+      // Both load the same seed: the second adds nothing.
+      first = await startServe(['--store', service.url, '--seed', seed], dir);
+      second = await startServe(['--store', service.url, '--seed', seed], dir);
+    });
+    after(async () => {
+      await first?.stop();
+      await second?.stop();
+      await service?.destroy();
+    });
+
+    it('the second server loads the same seed without adding anything twice', () => {
+      const loaded = second.logs.find((l) => l.msg === 'seed loaded');
+      assert.equal(loaded?.tokens_inserted, 0);
+      assert.equal(loaded?.clients_inserted, 0);
+    });
+
+    it('a revocation through the first answers active:false through the second on the very next request (RFC 7662 §2.2)', async () => {
+      assert.equal(await isActive(second.url, 'shared-access-1'), true);
+      assert.equal((await revoke(first.url, 'shared-access-1')).status, 200);
+      const res = await introspect(second.url, 'shared-access-1');
+      assert.deepEqual(res.json, { active: false });
+      assert.equal(await isActive(second.url, 'shared-refresh-1'), true, 'only the access token');
+    });
+
+    it('revoking a refresh token through the first revokes its grant for the second (RFC 7009 §2.1)', async () => {
+      assert.equal((await revoke(first.url, 'shared-refresh-2')).status, 200);
+      assert.equal(await isActive(second.url, 'shared-access-2'), false);
+      assert.equal(await isActive(second.url, 'shared-refresh-2'), false);
+    });
+
+    it('revokit revoke --subject on the shared store is seen by both servers', async () => {
+      const run = await runCli(['revoke', '--store', service.url, '--subject', 'dave'], root);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout.trim(), 'revoked 2 tokens');
+      assert.equal(await isActive(first.url, 'shared-access-4'), false);
+      assert.equal(await isActive(second.url, 'shared-refresh-4'), false);
+    });
+
+    it('store down: 503 temporarily_unavailable with Retry-After, nothing half-done; back up: 200 from the same processes (RFC 7009 §2.2.1)', async () => {
+      const before = first.child.pid;
+      await service.stop();
+      assertUnavailable(await revoke(first.url, 'shared-refresh-3'));
+      assertUnavailable(await introspect(second.url, 'shared-access-3'));
+      await service.start();
+      await eventually(`${name} back for the first server`, async () => {
+        const res = await introspect(first.url, 'shared-access-3');
+        return res.status === 200;
+      });
+      await eventually(`${name} back for the second server`, async () => {
+        const res = await introspect(second.url, 'shared-access-3');
+        return res.status === 200;
+      });
+      assert.equal(first.child.pid, before);
+      assert.equal(first.child.exitCode, null, 'the server kept running');
+      // The failed cascade left the whole grant as it was: nothing half-revoked.
+      assert.equal(await isActive(second.url, 'shared-access-3'), true);
+      assert.equal(await isActive(second.url, 'shared-refresh-3'), true);
+      assert.equal((await revoke(first.url, 'shared-refresh-3')).status, 200);
+      assert.equal(await isActive(second.url, 'shared-access-3'), false);
+      assert.equal(await isActive(second.url, 'shared-refresh-3'), false);
+      // What was revoked before the outage stayed revoked through it.
+      assert.equal(await isActive(second.url, 'shared-access-1'), false);
+    });
+
+    it('the outage was logged, without a secret or a token', () => {
+      const text = JSON.stringify([...first.logs, ...second.logs]);
+      assert.match(text, /"status":503/);
+      assert.doesNotMatch(text, /app-secret|shared-(access|refresh)-/);
+    });
+  });
+}
+
+sharedStoreSuite('postgres', startPostgres);
+sharedStoreSuite('redis', startRedis);
