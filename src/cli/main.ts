@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_STORE } from './open-store.js';
-import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 import { serve } from './serve.js';
+import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 
 const USAGE = `Usage: revokit <command> [options]
 
@@ -97,6 +97,16 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const logger = createLogger();
+  // Handlers go in before start-up, so a signal that arrives while the server is still
+  // starting shuts it down cleanly instead of killing the process.
+  let signalled: NodeJS.Signals | undefined;
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    signalled ??= signal;
+    onSignal?.(signal);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const running = await serve(
     {
       host: values.host ?? '127.0.0.1',
@@ -112,12 +122,11 @@ async function main(argv: string[]): Promise<number> {
     logger,
   );
   await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
+    onSignal = (signal) => {
       logger.info('shutting down', { signal });
       running.close().then(resolve, resolve);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    if (signalled) onSignal(signalled);
   });
   return 0;
 }
