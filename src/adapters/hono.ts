@@ -12,14 +12,14 @@ import type { AuthorizationServer } from '../server/authorization-server.js';
 import { bodyAlreadyRead, nodeEndpointRequest } from './bridge.js';
 
 const REFUSAL =
-  'a middleware parsed it with c.req.parseBody(), c.req.formData() or c.req.json(), or read c.req.raw. Mount revokit before it, or read the body with c.req.text() or c.req.arrayBuffer(), which Hono keeps.';
+  'a middleware read it with c.req.formData() or straight from c.req.raw. Mount revokit before it, or read the body with c.req.text(), c.req.arrayBuffer() or c.req.parseBody(), which keep the raw bytes';
 
 const encoder = new TextEncoder();
 
 /**
- * The body Hono has kept, if a middleware read it as bytes or text: those forms are the
- * raw body. `formData` and `json` are not (repeated parameters may be merged), so they
- * are not used.
+ * The body Hono has kept as bytes or text, if a middleware read it: `c.req.text()`,
+ * `arrayBuffer()`, `json()` and `parseBody()` all keep one. A `formData` kept alone is not
+ * the raw body (repeated parameters and encoding are lost), so it is not used.
  */
 function cachedText(c: Context): Promise<string> | undefined {
   const cache = c.req.bodyCache;
