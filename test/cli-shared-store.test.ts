@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  type ServeProcess,
   assertUnavailable,
   eventually,
   introspect,
   isActive,
   revoke,
   runCli,
+  type ServeProcess,
   startServe,
   writeSeed,
 } from './support/cli-process.js';

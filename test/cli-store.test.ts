@@ -7,12 +7,12 @@ import Database from 'better-sqlite3';
 import { sha256 } from '../src/crypto/digest.js';
 import { SqliteTokenStore } from '../src/stores/sqlite/sqlite-token-store.js';
 import {
-  SEED,
   assertUnavailable,
   introspect,
   isActive,
   revoke,
   runCli,
+  SEED,
   startServe,
   writeSeed,
 } from './support/cli-process.js';

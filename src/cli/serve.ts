@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '../adapters/node.js';
 import { clientFromMetadata } from '../client-auth/client.js';
@@ -9,7 +9,7 @@ import { AuthorizationServer } from '../server/authorization-server.js';
 import { CliError } from './cli-error.js';
 import type { Logger } from './logger.js';
 import { type OpenedStore, openStore } from './open-store.js';
-import { type Seed, SeedError, parseSeed, seedTokens } from './seed.js';
+import { parseSeed, type Seed, SeedError, seedTokens } from './seed.js';
 
 /** Options of `revokit serve`. */
 export interface ServeOptions {

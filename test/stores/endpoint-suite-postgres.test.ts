@@ -4,7 +4,7 @@ import { toNodeHandler } from '../../src/adapters/node.js';
 import { PostgresTokenStore } from '../../src/stores/postgres/postgres-token-store.js';
 import { runEndpointSuite } from '../support/endpoint-suite.js';
 import { listenOnLoopback } from '../support/listen.js';
-import { type Service, postgresForTests } from '../support/services.js';
+import { postgresForTests, type Service } from '../support/services.js';
 
 let service: Service;
 before(async () => {

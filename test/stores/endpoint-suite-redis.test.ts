@@ -5,7 +5,7 @@ import { toNodeHandler } from '../../src/adapters/node.js';
 import { RedisTokenStore } from '../../src/stores/redis/redis-token-store.js';
 import { runEndpointSuite } from '../support/endpoint-suite.js';
 import { listenOnLoopback } from '../support/listen.js';
-import { type Service, redisForTests } from '../support/services.js';
+import { redisForTests, type Service } from '../support/services.js';
 
 let service: Service;
 before(async () => {

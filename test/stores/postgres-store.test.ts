@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresTokenStore } from '../../src/stores/postgres/postgres-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
-import { type Service, postgresForTests } from '../support/services.js';
+import { postgresForTests, type Service } from '../support/services.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
 let service: Service;

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { sha256 } from '../../src/crypto/digest.js';
 import { RedisTokenStore } from '../../src/stores/redis/redis-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
-import { type Service, redisForTests } from '../support/services.js';
+import { redisForTests, type Service } from '../support/services.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
 let service: Service;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FORM, type RawResponse, basic, form, send } from './http-client.js';
+import { basic, FORM, form, type RawResponse, send } from './http-client.js';
 
 /** The built CLI: `npm test` builds it first, as users run it. */
 export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js');

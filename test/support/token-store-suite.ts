@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import type { Client } from '../../src/client-auth/client.js';
 import type { WritableClientStore } from '../../src/client-auth/client-store.js';
 import { sameClient } from '../../src/client-auth/client-store.js';
-import type { Client } from '../../src/client-auth/client.js';
 import { sha256 } from '../../src/crypto/digest.js';
 import type { StoredToken, TokenStore } from '../../src/stores/token-store.js';
 import { isActive } from '../../src/tokens/token.js';

@@ -1,2 +1,2 @@
-export { MemoryTokenStore } from './memory-token-store.js';
 export { MemoryClientStore } from '../../client-auth/client-store.js';
+export { MemoryTokenStore } from './memory-token-store.js';

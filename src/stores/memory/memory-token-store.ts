@@ -1,9 +1,9 @@
 import {
+  assertFilter,
   type PurgeOptions,
   type RevokeFilter,
   type StoredToken,
   type TokenStore,
-  assertFilter,
 } from '../token-store.js';
 
 /**

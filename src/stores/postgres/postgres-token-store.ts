@@ -5,12 +5,12 @@ import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-reco
 import { SchemaVersionError } from '../schema-version-error.js';
 import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
 import {
+  assertFilter,
   DEFAULT_PURGE_BATCH,
   type PurgeOptions,
   type RevokeFilter,
   type StoredToken,
   type TokenStore,
-  assertFilter,
 } from '../token-store.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 

@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Client } from '../../client-auth/client.js';
 import type { SaveClientResult, WritableClientStore } from '../../client-auth/client-store.js';
+import type { TokenType } from '../../tokens/token.js';
 import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
 import { wholeSeconds } from '../token-record.js';
 import {
+  assertFilter,
   DEFAULT_PURGE_BATCH,
   type PurgeOptions,
   type RevokeFilter,
   type StoredToken,
   type TokenStore,
-  assertFilter,
 } from '../token-store.js';
-import type { TokenType } from '../../tokens/token.js';
 import {
   PURGE_TOKENS,
   REVOKE_GRANT,

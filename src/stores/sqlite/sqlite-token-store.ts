@@ -2,19 +2,19 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Client } from '../../client-auth/client.js';
 import {
   type SaveClientResult,
-  type WritableClientStore,
   sameClient,
+  type WritableClientStore,
 } from '../../client-auth/client-store.js';
 import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
 import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
 import {
+  assertFilter,
   DEFAULT_PURGE_BATCH,
   type PurgeOptions,
   type RevokeFilter,
   type StoredToken,
   type TokenStore,
-  assertFilter,
 } from '../token-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
