@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PostgresTokenStore } from '../../src/stores/postgres/postgres-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
-import { postgresForTests, type Service } from '../support/services.js';
+import { postgresForTests, type Service, startPostgres } from '../support/services.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
 let service: Service;
@@ -17,6 +17,18 @@ async function pool(database = 'postgres'): Promise<pg.Pool> {
   created.on('error', () => {});
   pools.push(created);
   return created;
+}
+
+/** Waits until some session of the pool's database is blocked on a lock. */
+async function eventuallyWaiting(on: pg.Pool): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const { rows } = await on.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+    );
+    if (rows[0].n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the cascade never reached the locked row');
 }
 
 async function freshDatabase(): Promise<string> {
@@ -106,6 +118,76 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     await assert.rejects(store.saveTokens(bad));
     assert.equal(await store.findToken('id-0'), undefined);
     assert.equal(await store.saveTokens(tokens), 35);
+  });
+
+  it('a cascade that fails half-way leaves nothing revoked, not even the grant row (issue #3 "Nothing is half-revoked")', async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    const tokens = ['a1', 'r1', 'a2', 'r2'].map((v, i) => ({
+      id: `half-${v}`,
+      type: i % 2 ? ('refresh_token' as const) : ('access_token' as const),
+      clientId: 'c',
+      grantId: 'g',
+      issuedAt: 1,
+    }));
+    await store.saveTokens(tokens);
+    await store.pool.query(`
+      CREATE FUNCTION fail_mid_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE TRIGGER fail_mid_cascade BEFORE UPDATE ON revokit_tokens
+      FOR EACH ROW WHEN (OLD.id = 'half-a2') EXECUTE FUNCTION fail_mid_cascade();`);
+    await assert.rejects(store.revokeGrant('g', 5), /injected failure/);
+    for (const token of tokens)
+      assert.equal((await store.findToken(token.id))?.revokedAt, undefined);
+    await store.pool.query('DROP TRIGGER fail_mid_cascade ON revokit_tokens');
+    await store.saveTokens([{ ...tokens[0]!, id: 'half-late' }]);
+    assert.equal((await store.findToken('half-late'))?.revokedAt, undefined);
+    assert.equal(await store.revokeGrant('g', 6), 5);
+  });
+
+  it('PostgreSQL stopped in the middle of a cascade: after restart, nothing is half-revoked (issue #3 "Faults")', async () => {
+    const own = await startPostgres();
+    const a = new pg.Pool({ connectionString: own.url, max: 2 });
+    const b = new pg.Pool({ connectionString: own.url, max: 2 });
+    a.on('error', () => {});
+    b.on('error', () => {});
+    try {
+      const store = new PostgresTokenStore(a);
+      await store.migrate();
+      const tokens = Array.from({ length: 6 }, (_, i) => ({
+        id: `stop-${i}`,
+        type: i % 2 ? ('refresh_token' as const) : ('access_token' as const),
+        clientId: 'c',
+        grantId: 'g',
+        issuedAt: 1,
+      }));
+      await store.saveTokens(tokens);
+      // Another session holds one token's row: the cascade updates the rows before it,
+      // then waits on it, its transaction open, when the server goes down.
+      const holder = await b.connect();
+      holder.on('error', () => {});
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM revokit_tokens WHERE id = 'stop-4' FOR UPDATE");
+      const cascade = store.revokeGrant('g', 5).then(
+        () => 'committed',
+        () => 'failed',
+      );
+      await eventuallyWaiting(b);
+      await own.stop();
+      assert.equal(await cascade, 'failed');
+      holder.release(true);
+      await own.start();
+      const after = new PostgresTokenStore(a);
+      for (const token of tokens) {
+        assert.equal((await after.findToken(token.id))?.revokedAt, undefined, token.id);
+      }
+      assert.equal(await after.revokeGrant('g', 6), 6);
+    } finally {
+      await a.end().catch(() => {});
+      await b.end().catch(() => {});
+      await own.destroy();
+    }
   });
 
   it('an unreachable database rejects quickly (answered 503), it does not hang', async () => {

@@ -110,6 +110,39 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     db.close();
   });
 
+  it('a cascade that fails half-way leaves nothing revoked, not even the grant marker (issue #3 "Nothing is half-revoked")', async () => {
+    const db = new Database(join(dir, 'abort.db'));
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const ids = await Promise.all(['a1', 'r1', 'a2', 'r2'].map((v) => sha256(`abort-${v}`)));
+    store.saveTokens(
+      ids.map((id, i) => ({
+        id,
+        type: i % 2 ? ('refresh_token' as const) : ('access_token' as const),
+        clientId: 'c',
+        grantId: 'g',
+        issuedAt: 1,
+      })),
+    );
+    // The third row to be updated fails, as a disk or a constraint would, mid-statement.
+    db.exec(`CREATE TRIGGER fail_mid_cascade BEFORE UPDATE ON revokit_tokens
+             WHEN OLD.id = '${ids[2]}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    assert.throws(() => store.revokeGrant('g', 5), /injected failure/);
+    for (const id of ids) assert.equal(store.findToken(id)?.revokedAt, undefined);
+    db.exec('DROP TRIGGER fail_mid_cascade');
+    const late = await sha256('abort-late');
+    store.saveTokens([
+      { id: late, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 2 },
+    ]);
+    assert.equal(
+      store.findToken(late)?.revokedAt,
+      undefined,
+      'the grant marker survived the rollback',
+    );
+    assert.equal(store.revokeGrant('g', 6), 5);
+    db.close();
+  });
+
   it('never stores a token value: the file holds digests only', async () => {
     const file = join(dir, 'values.db');
     const db = new Database(file);

@@ -296,14 +296,20 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A connection lost between two statements is reported as an event, not a rejection:
+    // without a listener it would crash the process. The next statement rejects anyway.
+    const ignore = () => {};
+    client.on('error', ignore);
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
+      client.off('error', ignore);
       client.release();
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
+      client.off('error', ignore);
       // A connection that failed mid-transaction may be broken: drop it from the pool.
       client.release(error instanceof Error ? error : true);
       throw error;
