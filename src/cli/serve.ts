@@ -126,6 +126,10 @@ async function start(
     logger.warn(
       'no clients are registered, so every request answers invalid_client; add clients with --seed FILE (see examples/seed.json)',
     );
+  } else if (!seed) {
+    logger.info('no --seed: the clients already in the store are the ones registered', {
+      store: store.description,
+    });
   }
 
   const http = createServer();
