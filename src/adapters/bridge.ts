@@ -132,6 +132,8 @@ const warned = new Set<string>();
 /**
  * The refusal, warned about once per message: a misconfiguration should be loud where the
  * developer looks (stderr), not only in an `error` event nobody may listen to.
+ *
+ * @see https://nodejs.org/api/process.html#processemitwarningwarning-options
  */
 export function bodyAlreadyRead(refusal: string): BodyAlreadyReadError {
   const error = new BodyAlreadyReadError(
