@@ -24,11 +24,8 @@ export class ServerProcess {
     this.label = label;
     const execArgv = ['--import', 'tsx', '--max-old-space-size=12288'];
     if (options.profileDir) {
-      execArgv.push(
-        '--cpu-prof',
-        `--cpu-prof-dir=${options.profileDir}`,
-        `--cpu-prof-name=${label}.cpuprofile`,
-      );
+      // One directory per server: tsx's loader thread writes a profile of its own there.
+      execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}/${label}`);
     }
     this.#child = fork(SERVER_ENTRY, [], {
       execArgv,

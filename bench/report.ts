@@ -183,14 +183,17 @@ export function judge(report: Report): TargetResult[] {
     });
     for (const scenario of [2, 3] as const) {
       const small = rows.find((row) => row.scenario === scenario && row.tokens === 1e3);
-      const large = rows.find((row) => row.scenario === scenario && row.tokens === 1e6);
+      // 10^6 in the full run; a quick run stops at 10^5, which then stands in for it.
+      const large = rows
+        .filter((row) => row.scenario === scenario && row.tokens > 1e3 && row.tokens <= 1e6)
+        .sort((a, b) => b.tokens - a.tokens)[0];
       if (!small || !large) continue;
       const raw = large.median.rps / small.median.rps - 1;
       const relative = large.median.ratio / small.median.ratio - 1;
       out.push({
         target: 'flat cost',
         store,
-        goal: `scenario ${scenario}: req/s at 10^6 tokens within 10% of 10^3`,
+        goal: `scenario ${scenario}: req/s at ${tokensLabel(large.tokens)} tokens within 10% of 10^3`,
         measured: `${raw >= 0 ? '+' : ''}${pct(raw)} raw, ${relative >= 0 ? '+' : ''}${pct(relative)} as a ratio to baseline`,
         met: Math.abs(relative) <= 0.1,
       });

@@ -95,30 +95,58 @@ async function start(
   return { port: await listen(http), description: opened.description };
 }
 
-/** Saves tokens in batches, building the next batch while the store writes this one. */
+/**
+ * Saves tokens in batches, building the next batch while the store writes the ones in
+ * flight (two at a time: a remote store overlaps a round trip with the next insert).
+ */
 async function saveAll(count: number, make: (i: number) => StoredToken): Promise<number> {
-  let pending: Promise<number> | number = 0;
+  const inFlight: (Promise<number> | number)[] = [];
   let inserted = 0;
   for (let from = 0; from < count; from += BATCH) {
     const batch: StoredToken[] = [];
     const to = Math.min(count, from + BATCH);
     for (let i = from; i < to; i++) batch.push(make(i));
-    inserted += await pending;
-    pending = store!.saveTokens(batch);
+    inFlight.push(store!.saveTokens(batch));
+    if (inFlight.length >= 2) inserted += await inFlight.shift()!;
   }
-  return inserted + (await pending);
+  for (const pending of inFlight) inserted += await pending;
+  return inserted;
 }
 
+/**
+ * Seeds population tokens `from` to `to` in digest order, as a bulk import sorted by key
+ * would: every index then grows at its right edge instead of at random places, which is
+ * what makes 10^7 tokens loadable in minutes rather than hours. Grant and subject names
+ * follow the same order (four tokens a grant). Lookups are one index descent either way.
+ */
 async function seed(from: number, to: number): Promise<{ inserted: number; ms: number }> {
   const started = performance.now();
-  let inserted: number;
+  const count = to - from;
+  if (count >= 2 ** 24) throw new Error('seed at most 2^24 tokens at a time');
+  const ids: string[] = new Array(count);
+  // key = 29 bits of digest, then the offset (< 2^24): a numeric sort orders by digest.
+  const keys = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const id = digest(tokenValue(from + k));
+    ids[k] = id;
+    keys[k] = (Number.parseInt(id.slice(0, 8), 16) >>> 3) * 2 ** 24 + k;
+  }
+  keys.sort();
+  let inserted = 0;
   if (store) {
     const at = now();
-    inserted = await saveAll(to - from, (i) => populationToken(from + i, at));
+    const tag = from.toString(36);
+    inserted = await saveAll(count, (rank) => {
+      const k = keys[rank]! % 2 ** 24;
+      return {
+        ...populationToken(from + k, at, ids[k]!),
+        grantId: `grant-${tag}-${String(rank >> 2).padStart(8, '0')}`,
+        sub: `user-${tag}-${String(rank >> 4).padStart(8, '0')}`,
+      };
+    });
   } else {
-    inserted = 0;
-    for (let i = from; i < to; i++) {
-      const id = digest(tokenValue(i));
+    for (let rank = 0; rank < count; rank++) {
+      const id = ids[keys[rank]! % 2 ** 24]!;
       if (!baseline.has(id)) inserted++;
       baseline.set(id, false);
     }

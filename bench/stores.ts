@@ -71,6 +71,23 @@ export async function openBenchStore(config: StoreConfig): Promise<OpenedBenchSt
         },
       };
     }
+    case 'postgres': {
+      const { PostgresTokenStore } = await load<typeof import('../src/stores/postgres/index.js')>(
+        '../src/stores/postgres/index.js',
+        'PostgreSQL store',
+      );
+      const { default: pg } = await load<{ default: typeof import('pg') }>('pg', 'pg');
+      if (!config.postgresUrl) throw new StoreNotAvailable('no PostgreSQL server was started');
+      // pg's default pool: ten connections.
+      const pool = new pg.Pool({ connectionString: config.postgresUrl });
+      const store = new PostgresTokenStore(pool);
+      const { rows } = await pool.query<{ v: string }>('SHOW server_version');
+      return {
+        store,
+        description: `PostgreSQL ${rows[0]?.v} over TCP loopback, pg.Pool of ${pool.options.max ?? 10}`,
+        close: () => pool.end(),
+      };
+    }
     default:
       throw new StoreNotAvailable(`the ${config.name} store is not implemented yet`);
   }

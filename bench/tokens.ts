@@ -43,9 +43,13 @@ export function expiry(now: number): number {
 }
 
 /** The stored form of population token `index`. */
-export function populationToken(index: number, now: number): StoredToken {
+export function populationToken(
+  index: number,
+  now: number,
+  id: string = digest(tokenValue(index)),
+): StoredToken {
   return {
-    id: digest(tokenValue(index)),
+    id,
     type: 'access_token',
     clientId: CLIENT_ID,
     grantId: `grant-${index}`,
