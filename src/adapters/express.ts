@@ -70,3 +70,31 @@ export function routes(server: AuthorizationServer): ExpressHandler {
     else answer(server, name, req, res, next);
   };
 }
+
+/** The part of an Express application {@link mount} uses: Express 5's router, or 4's. */
+export interface ExpressApp {
+  use(handler: ExpressHandler): unknown;
+  readonly router?: { stack: unknown[] } | undefined;
+  readonly _router?: { stack: unknown[] } | undefined;
+}
+
+/**
+ * Serves every registered endpoint at its path, ahead of every middleware already
+ * installed: a body parser installed before (`express.urlencoded()`) then never sees
+ * revokit's requests, so every contract row holds, and the app's own routes keep it.
+ *
+ * @example
+ * ```ts
+ * app.use(express.urlencoded());
+ * mount(app, server);
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ */
+export function mount(app: ExpressApp, server: AuthorizationServer): void {
+  app.use(routes(server));
+  const stack = (app.router ?? app._router)?.stack;
+  if (!stack?.length) {
+    throw new TypeError('revokit/express: mount() needs an Express 4 or 5 application');
+  }
+  stack.unshift(stack.pop());
+}

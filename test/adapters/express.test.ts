@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { BodyAlreadyReadError } from '../../src/adapters/bridge.js';
-import { endpoint, routes } from '../../src/adapters/express.js';
+import { endpoint, mount, routes } from '../../src/adapters/express.js';
 import type { Mounted } from '../support/endpoint-suite.js';
 import { assertError, assertRevoked200, runEndpointSuite } from '../support/endpoint-suite.js';
 import { form, send } from '../support/http-client.js';
@@ -19,6 +19,47 @@ runEndpointSuite('Express 5: app.use(routes(server)), express.urlencoded() after
     res.json(req.body);
   });
   return listen(createServer(app));
+});
+
+// Issue #4, "parser already installed": express.urlencoded() first, then mount(), which puts
+// revokit ahead of it, so every contract row holds through the suite.
+runEndpointSuite(
+  'Express 5: app.use(express.urlencoded()) first, then mount(app, server)',
+  (server) => {
+    const app = express();
+    app.use(express.urlencoded());
+    mount(app, server);
+    app.post('/echo', (req, res) => {
+      res.json(req.body);
+    });
+    return listen(createServer(app));
+  },
+);
+
+describe('Express: mount() leaves express.urlencoded() to the app’s own routes (issue #4)', () => {
+  it('the app’s route still gets its parsed body', async () => {
+    const t = await testServer();
+    const app = express();
+    app.use(express.urlencoded());
+    mount(app, t.server);
+    app.post('/echo', (req, res) => {
+      res.json(req.body);
+    });
+    const mounted = await listen(createServer(app));
+    try {
+      const res = await send(mounted.url, {
+        path: '/echo',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'a=1&b=2',
+      });
+      assert.deepEqual(res.json, { a: '1', b: '2' });
+    } finally {
+      await mounted.close();
+    }
+  });
+  it('refuses what is not an Express application', () => {
+    assert.throws(() => mount({ use() {} }, {} as never), /needs an Express 4 or 5 application/);
+  });
 });
 
 // Issue #4: one endpoint per route, the counterpart of Flask's @app.route.
