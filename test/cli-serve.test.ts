@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -94,6 +95,51 @@ describe('revokit serve with a seed file (issue #2)', () => {
       assert.ok(!text.includes(secret), `the log holds ${secret}`);
     }
   });
+});
+
+describe('revokit serve: requests Node itself refuses still get JSON (contract: errors)', () => {
+  let serve: ServeProcess;
+  before(async () => {
+    serve = await startServe(['--seed', SEED, '--store', 'memory:']);
+  });
+  after(async () => {
+    await serve.stop();
+  });
+
+  const raw = (payload: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { port, hostname } = new URL(serve.url);
+      const socket = connect(Number(port), hostname, () => socket.end(payload));
+      let answer = '';
+      socket.on('data', (chunk) => {
+        answer += chunk.toString();
+      });
+      socket.on('end', () => resolve(answer));
+      socket.on('error', reject);
+    });
+
+  for (const [name, payload, status] of [
+    [
+      "headers over Node's limit",
+      `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+    ],
+    ['a malformed request line', 'GARBAGE\r\n\r\n', 400],
+    [
+      'Content-Length with chunked',
+      'POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n',
+      400,
+    ],
+  ] as const) {
+    it(`${name} answers ${status} with an RFC 6749 §5.2 JSON body`, async () => {
+      const answer = await raw(payload);
+      assert.match(answer, new RegExp(`^HTTP/1.1 ${status} `));
+      assert.match(answer, /content-type: application\/json/i);
+      assert.match(answer, /cache-control: no-store/i);
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: string };
+      assert.equal(body.error, 'invalid_request');
+    });
+  }
 });
 
 describe('revokit serve start-up and shutdown (issue #2)', () => {

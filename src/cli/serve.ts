@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toNodeHandler } from '../adapters/node.js';
+import { answerClientError, toNodeHandler } from '../adapters/node.js';
 import { clientFromMetadata } from '../client-auth/client.js';
 import { createRevocationEndpoint } from '../rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../rfc7662/create-introspection-endpoint.js';
@@ -182,6 +182,7 @@ async function start(
   );
 
   http.on('request', toNodeHandler(server));
+  http.on('clientError', answerClientError);
   logger.info('listening', { url, store: store.description });
 
   let closing: Promise<void> | undefined;
