@@ -81,7 +81,9 @@ function sharedStoreSuite(name: string, startService: () => Promise<Service>): v
       assert.equal(await isActive(second.url, 'shared-refresh-4'), false);
     });
 
-    it('store down: 503 temporarily_unavailable with Retry-After, nothing half-done; back up: 200 from the same processes (RFC 7009 §2.2.1)', async () => {
+    it('store down: 503 temporarily_unavailable with Retry-After, nothing half-done; back up: 200 from the same processes (RFC 7009 §2.2.1)', {
+      timeout: 90_000,
+    }, async () => {
       const before = first.child.pid;
       await service.stop();
       assertUnavailable(await revoke(first.url, 'shared-refresh-3'));

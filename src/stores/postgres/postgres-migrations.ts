@@ -53,8 +53,13 @@ BEGIN
   INSERT INTO revokit_grants (grant_id, revoked_at) VALUES (p_grant_id, p_at)
   ON CONFLICT (grant_id) DO UPDATE
     SET revoked_at = COALESCE(revokit_grants.revoked_at, EXCLUDED.revoked_at);
+  -- Rows are locked in id order, as revokeWhere does, so a cascade and a bulk revocation
+  -- over the same tokens wait for each other instead of deadlocking.
   UPDATE revokit_tokens SET revoked_at = p_at
-  WHERE grant_id = p_grant_id AND revoked_at IS NULL;
+  WHERE id IN (SELECT id FROM revokit_tokens
+               WHERE grant_id = p_grant_id AND revoked_at IS NULL
+               ORDER BY id FOR UPDATE)
+    AND revoked_at IS NULL;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END

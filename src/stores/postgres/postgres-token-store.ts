@@ -242,7 +242,11 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
     const present = FILTER_COLUMNS.filter(([key]) => filter[key] !== undefined);
     const where = present.map(([, column], i) => `${column} = $${i + 2}`).join(' AND ');
     const result = await this.pool.query(
-      `UPDATE revokit_tokens SET revoked_at = $1 WHERE ${where} AND revoked_at IS NULL`,
+      // Locks in id order, as the grant cascade does: the two never deadlock.
+      `UPDATE revokit_tokens SET revoked_at = $1
+       WHERE id IN (SELECT id FROM revokit_tokens WHERE ${where} AND revoked_at IS NULL
+                    ORDER BY id FOR UPDATE)
+         AND revoked_at IS NULL`,
       [wholeSeconds(at), ...present.map(([key]) => filter[key])],
     );
     return result.rowCount ?? 0;
