@@ -1,28 +1,13 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MemoryClientStore } from '../../src/client-auth/client-store.js';
 import { createRevocationEndpoint } from '../../src/rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../../src/rfc7662/create-introspection-endpoint.js';
 import { AuthorizationServer } from '../../src/server/authorization-server.js';
 import type { ErrorEvent } from '../../src/server/events.js';
 import { MemoryTokenStore } from '../../src/stores/memory/memory-token-store.js';
-import type { Mounted } from '../support/endpoint-suite.js';
 import { CLIENTS, type Grant, isRevoked, issueGrant, SECRETS } from '../support/fixtures.js';
 import { basic, FORM, type RawResponse, send } from '../support/http-client.js';
 
-/** Listens on a free loopback port; `close` also ends keep-alive connections. */
-export async function listen(http: Server): Promise<Mounted> {
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  };
-}
+export { listen } from '../support/listen.js';
 
 /** A server over memory stores with the suite's clients, for the targeted tests. */
 export interface TestServer {

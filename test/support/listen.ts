@@ -1,10 +1,9 @@
-import { createServer, type RequestListener } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Mounted } from './endpoint-suite.js';
 
-/** Serves a `node:http` listener on 127.0.0.1, on a free port. */
-export async function listenOnLoopback(listener: RequestListener): Promise<Mounted> {
-  const http = createServer(listener);
+/** Listens on a free loopback port; `close` also ends keep-alive connections. */
+export async function listen(http: Server): Promise<Mounted> {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {
@@ -15,4 +14,9 @@ export async function listenOnLoopback(listener: RequestListener): Promise<Mount
         http.close(() => resolve());
       }),
   };
+}
+
+/** Serves a `node:http` listener on 127.0.0.1, on a free port. */
+export function listenOnLoopback(listener: RequestListener): Promise<Mounted> {
+  return listen(createServer(listener));
 }
