@@ -3,13 +3,37 @@
  * against it, with latencies recorded per response (autocannon's own histogram keeps
  * whole milliseconds, too coarse for sub-millisecond answers).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import type { Command, Reply } from './server.js';
 import { AUTHORIZATION } from './tokens.js';
 
-const SERVER_ENTRY = fileURLToPath(new URL('./server.ts', import.meta.url));
+const TSCONFIG = fileURLToPath(new URL('./tsconfig.server.json', import.meta.url));
+const SERVER_ENTRY = fileURLToPath(
+  new URL('../.tmp/bench-server/bench/server.js', import.meta.url),
+);
+
+/**
+ * Compiles the server process (bench/server.ts and the revokit sources it imports) with
+ * tsc, as `npm run build` compiles dist/. The server must not run through tsx: tsx builds
+ * with esbuild's keepNames, which wraps every closure the hot path creates in a `__name`
+ * call that compiled revokit never makes.
+ */
+export async function buildServer(): Promise<void> {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', TSCONFIG]);
+  } catch (error) {
+    // Type errors still emit JavaScript; only a missing output is fatal.
+    if (!existsSync(SERVER_ENTRY)) throw error;
+    const output = (error as { stdout?: string }).stdout ?? '';
+    process.stderr.write(`warning: tsc reported errors compiling the bench server:\n${output}\n`);
+  }
+}
 
 /** A server under test, in its own process, driven over IPC. */
 export class ServerProcess {
@@ -22,7 +46,7 @@ export class ServerProcess {
 
   constructor(label: string, options: { profileDir?: string | undefined } = {}) {
     this.label = label;
-    const execArgv = ['--import', 'tsx', '--max-old-space-size=12288'];
+    const execArgv = ['--max-old-space-size=12288'];
     if (options.profileDir) {
       // One directory per server: tsx's loader thread writes a profile of its own there.
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}/${label}`);
@@ -81,13 +105,18 @@ export class ServerProcess {
 export interface LoadSpec {
   readonly port: number;
   readonly path: string;
-  /** The body of request number `n` (0, 1, 2… across all connections). */
+  /**
+   * The body of request number `n`. Connection `c` sends bodies `c * perClient` to
+   * `(c + 1) * perClient - 1`, in a loop: with `amount`, exactly once each.
+   */
   readonly body: (n: number) => string;
   readonly connections: number;
   /** Seconds; ignored when `amount` is given. */
   readonly duration?: number;
-  /** Exactly this many requests. */
+  /** Exactly this many requests, a multiple of `connections`: `perClient` is then `amount / connections`. */
   readonly amount?: number;
+  /** Distinct bodies per connection in a timed run (default 400). */
+  readonly perClient?: number;
 }
 
 /** What one run measured. */
@@ -102,7 +131,7 @@ export interface LoadResult {
   readonly errors: number;
   /** Server CPU time over wall time, 1 = one core busy the whole run. */
   readonly serverCpu: number;
-  /** How many bodies were built: the number of tokens a run consumed. */
+  /** How many distinct bodies were built: with `amount`, the tokens a run consumed. */
   readonly bodies: number;
 }
 
@@ -117,33 +146,43 @@ export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<Lo
   let latencies = new Float64Array(spec.amount ?? 65_536);
   let count = 0;
   let non2xx = 0;
-  let bodies = 0;
   let first = 0;
   let last = 0;
+  const { connections, amount } = spec;
+  if (amount !== undefined && amount % connections !== 0) {
+    throw new Error(`amount ${amount} is not a multiple of ${connections} connections`);
+  }
+  const perClient = amount ? amount / connections : (spec.perClient ?? 400);
+  const headers = {
+    authorization: AUTHORIZATION,
+    'content-type': 'application/x-www-form-urlencoded',
+  };
+  // Every request is built before the run starts, one list per connection: the load
+  // generator then only cycles through buffers, so its own cost per request stays small
+  // next to the server's (the two share the machine's cores).
+  const lists: autocannon.Request[][] = [];
+  for (let c = 0; c < connections; c++) {
+    const list: autocannon.Request[] = [];
+    for (let j = 0; j < perClient; j++) {
+      list.push({ method: 'POST', path: spec.path, headers, body: spec.body(c * perClient + j) });
+    }
+    lists.push(list);
+  }
+  let setup = 0;
   const cpuBefore = await server.cpu();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url: `http://127.0.0.1:${spec.port}`,
-        connections: spec.connections,
+        connections,
         duration: spec.duration ?? 10,
-        ...(spec.amount ? { amount: spec.amount } : {}),
+        ...(amount ? { amount } : {}),
         sampleInt: 50,
         timeout: 10,
-        requests: [
-          {
-            method: 'POST',
-            path: spec.path,
-            headers: {
-              authorization: AUTHORIZATION,
-              'content-type': 'application/x-www-form-urlencoded',
-            },
-            setupRequest: (request) => {
-              request.body = spec.body(bodies++);
-              return request;
-            },
-          },
-        ],
+        requests: [lists[0]![0]!],
+        setupClient: (client) => {
+          client.setRequests(lists[setup++]!);
+        },
       },
       (error, res) => (error ? reject(error) : resolve(res)),
     );
@@ -174,7 +213,7 @@ export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<Lo
     non2xx,
     errors: result.errors + result.timeouts,
     serverCpu: (cpuAfter.cpuMs - cpuBefore.cpuMs) / (cpuAfter.wallMs - cpuBefore.wallMs),
-    bodies,
+    bodies: connections * perClient,
   };
 }
 

@@ -68,3 +68,22 @@ for (const [id, time] of self) {
 process.stdout.write(
   `under revokit src/: ${((underSrc / (total - idle)) * 100).toFixed(1)}% of busy time\n`,
 );
+
+// Inclusive time per function (a function counted once per sample, however deep it recurses).
+const inclusive = new Map<string, number>();
+for (const [id, time] of self) {
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+    const key = label(byId.get(at)!);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    inclusive.set(key, (inclusive.get(key) ?? 0) + time);
+  }
+}
+process.stdout.write('\ninclusive, of busy time:\n');
+for (const [name, time] of [...inclusive]
+  .filter(([name]) => !name.startsWith('(root)') && !name.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, Number(top))) {
+  process.stdout.write(`${((time / (total - idle)) * 100).toFixed(1).padStart(5)}%  ${name}\n`);
+}
