@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { JWT_BEARER_ASSERTION } from '../src/client-auth/private-key-jwt.js';
 import { sha256 } from '../src/crypto/digest.js';
 import { SqliteTokenStore } from '../src/stores/sqlite/sqlite-token-store.js';
 import {
@@ -16,6 +19,7 @@ import {
   startServe,
   writeSeed,
 } from './support/cli-process.js';
+import { FORM, form, send } from './support/http-client.js';
 
 const root = mkdtempSync(join(tmpdir(), 'revokit-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -109,6 +113,99 @@ describe('issue #3 "Restart": the SQLite default survives a restart of serve', (
   });
 });
 
+describe('private_key_jwt clients persist in SQLite (RFC 7523 §2.2, RFC 7591 §2 jwks)', () => {
+  /** A form POST authenticated by an RFC 7523 §3 client assertion for the server at `url`. */
+  async function withAssertion(url: string, path: string, token: string, key: CryptoKey) {
+    const clientAssertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('jwt-app')
+      .setSubject('jwt-app')
+      .setAudience(url) // the issuer of `revokit serve` is the URL it listens on
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(key);
+    return send(url, {
+      path,
+      headers: { 'content-type': FORM },
+      body: form({
+        token,
+        client_assertion: clientAssertion,
+        client_assertion_type: JWT_BEARER_ASSERTION,
+      }),
+    });
+  }
+
+  it('serve --store sqlite: --seed accepts a revocation signed with the seeded key, and so does a restart without --seed', async () => {
+    const dir = freshDir();
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const other = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', use: 'sig', alg: 'ES256' };
+    const seed = writeSeed(dir, {
+      clients: [
+        {
+          client_id: 'jwt-app',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [jwk] },
+        },
+      ],
+      tokens: [
+        {
+          client_id: 'jwt-app',
+          access_token: 'jwt-access-1',
+          refresh_token: 'jwt-refresh-1',
+          expires_in: 3600,
+        },
+        { client_id: 'jwt-app', access_token: 'jwt-access-2', expires_in: 3600 },
+      ],
+    });
+    const store = `sqlite:${join(dir, 'jwt.db')}`;
+    const active = async (url: string, token: string) => {
+      const res = await withAssertion(url, '/oauth/introspect', token, privateKey);
+      assert.equal(res.status, 200, `introspection answered ${res.status} ${res.body}`);
+      return (res.json as { active: boolean }).active;
+    };
+
+    const first = await startServe(['--store', store, '--seed', seed], dir);
+    try {
+      assert.equal(first.logs.find((l) => l.msg === 'seed loaded')?.clients_inserted, 1);
+      const forged = await withAssertion(
+        first.url,
+        '/oauth/revoke',
+        'jwt-refresh-1',
+        other.privateKey,
+      );
+      assert.equal(forged.status, 401, 'an assertion signed by another key was accepted');
+      const res = await withAssertion(first.url, '/oauth/revoke', 'jwt-refresh-1', privateKey);
+      assert.equal(res.status, 200, res.body);
+      assert.equal(await active(first.url, 'jwt-access-1'), false, 'the grant was not revoked');
+      assert.equal(await active(first.url, 'jwt-access-2'), true);
+    } finally {
+      await first.stop();
+    }
+
+    // No seed: the client, keys included, comes from the file alone.
+    const second = await startServe(['--store', store], dir);
+    try {
+      const res = await withAssertion(second.url, '/oauth/revoke', 'jwt-access-2', privateKey);
+      assert.equal(res.status, 200, res.body);
+      assert.equal(await active(second.url, 'jwt-access-2'), false);
+      assert.equal(await active(second.url, 'jwt-access-1'), false);
+    } finally {
+      await second.stop();
+    }
+
+    // The same seed again finds the stored keys identical: nothing replaced, no warning.
+    const third = await startServe(['--store', store, '--seed', seed], dir);
+    await third.stop();
+    assert.equal(third.logs.find((l) => l.msg === 'seed loaded')?.clients_updated, 0);
+    assert.equal(
+      third.logs.some((l) => l.level === 'warn'),
+      false,
+    );
+  });
+});
+
 describe('issue #3 "Seeding a persistent store": never overwrites a secret without saying so', () => {
   it('a changed secret in the seed is applied with a warning naming the client, not the secret', async () => {
     const dir = freshDir();
@@ -159,7 +256,7 @@ describe('issue #3 "Migrations": revokit migrate', () => {
       assert.match(run.stdout, /up to date/);
     }
     const db = new Database(join(dir, 'm.db'));
-    assert.equal(new SqliteTokenStore(db).schemaVersion(), 1);
+    assert.equal(new SqliteTokenStore(db).schemaVersion(), 2);
     db.close();
   });
 });

@@ -41,7 +41,26 @@ export interface OpenStoreOptions {
    * commands that walk many tokens in one script raise it.
    */
   readonly commandTimeout?: number | undefined;
+  /**
+   * PostgreSQL: the server-side `statement_timeout` of every connection, in ms (default
+   * {@link SERVE_STATEMENT_TIMEOUT}); `0` leaves the database's own setting. Operator
+   * commands that update many tokens in one statement raise it. A `statement_timeout` in
+   * the URL's query wins.
+   */
+  readonly statementTimeout?: number | undefined;
 }
+
+/**
+ * The `statement_timeout` `revokit serve` gives PostgreSQL, in ms: a second below the
+ * endpoints' store timeout (`storeTimeout`, 5000 ms by default). A request the endpoint
+ * has given up on (503, RFC 7009 §2.2.1) would otherwise keep its statement running, and
+ * its row locks held, and might commit a revocation after the client was told it failed.
+ * The second left covers taking a pooled connection and the round trip.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+ * @see https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT
+ */
+export const SERVE_STATEMENT_TIMEOUT = 4000;
 
 const FORMS = 'sqlite:PATH, postgres://…, redis://… or memory:';
 
@@ -187,6 +206,10 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Ope
     connectionString: url,
     // Fail fast while the database is down (503), instead of queueing on the pool.
     connectionTimeoutMillis: timeout,
+    // Sent in the startup packet, so it costs no round trip; the database cancels (rolls
+    // back) a statement that outlives the endpoint's wait for it. pg lets a
+    // `?statement_timeout=` in the URL override it.
+    statement_timeout: Math.max(0, Math.floor(options.statementTimeout ?? SERVE_STATEMENT_TIMEOUT)),
     max: 10,
     idleTimeoutMillis: 30_000,
   });

@@ -5,8 +5,11 @@ import { type OpenedStore, openStore } from './open-store.js';
 /** Where a command prints its one-line result. */
 export type Print = (line: string) => void;
 
-/** Operator commands may walk many tokens in one call: give them time. */
-const ADMIN = { commandTimeout: 10 * 60 * 1000 } as const;
+/**
+ * Operator commands may walk many tokens in one call (one Redis script, one PostgreSQL
+ * `UPDATE`): give them time, rather than the limits sized for `revokit serve`'s requests.
+ */
+const ADMIN = { commandTimeout: 10 * 60 * 1000, statementTimeout: 10 * 60 * 1000 } as const;
 
 async function withStore<T>(url: string, work: (store: OpenedStore) => Promise<T>): Promise<T> {
   const store = await openStore(url, ADMIN);

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import {
+  type OpenStoreOptions,
+  openStore,
+  SERVE_STATEMENT_TIMEOUT,
+} from '../../src/cli/open-store.js';
+import { sha256 } from '../../src/crypto/digest.js';
+import { AuthorizationServer, createRevocationEndpoint } from '../../src/index.js';
+import { ClientRecordError } from '../../src/stores/client-record.js';
+import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres-migrations.js';
 import { PostgresTokenStore } from '../../src/stores/postgres/postgres-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
 import { postgresForTests, type Service, startPostgres } from '../support/services.js';
@@ -9,11 +18,29 @@ import { runTokenStoreSuite } from '../support/token-store-suite.js';
 let service: Service;
 const pools: pg.Pool[] = [];
 
-/** A pool on a database of its own, so each block starts from an empty schema. */
-async function pool(database = 'postgres'): Promise<pg.Pool> {
+/** An RFC 7517 public JWK, as a `private_key_jwt` client registers it. */
+const JWK = {
+  kty: 'EC',
+  crv: 'P-256',
+  x: 'gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0',
+  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+  kid: 'k1',
+};
+
+/** The fields that hold a value. */
+const defined = <T extends object>(value: T | undefined) =>
+  value && Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
+
+/** The URL of one database of the test server. */
+function databaseUrl(database: string): string {
   const url = new URL(service.url);
   url.pathname = `/${database}`;
-  const created = new pg.Pool({ connectionString: url.href, max: 10 });
+  return url.href;
+}
+
+/** A pool on a database of its own, so each block starts from an empty schema. */
+async function pool(database = 'postgres'): Promise<pg.Pool> {
+  const created = new pg.Pool({ connectionString: databaseUrl(database), max: 10 });
   created.on('error', () => {});
   pools.push(created);
   return created;
@@ -73,9 +100,69 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 0);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
+    assert.equal(await stores[0]!.schemaVersion(), 2);
+    const { rows } = await stores[0]!.pool.query(
+      'SELECT version FROM revokit_migrations ORDER BY version',
+    );
+    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }]);
+  });
+
+  it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database);
+    // What revokit left at version 1: its migrations table, migration 1, and its rows.
+    await db.query(`CREATE TABLE revokit_migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    await db.query(POSTGRES_MIGRATIONS.find((m) => m.version === 1)!.sql);
+    await db.query('INSERT INTO revokit_migrations (version) VALUES (1)');
+    await db.query(
+      `INSERT INTO revokit_clients (client_id, client_secret_digest, client_secret_expires_at,
+         token_endpoint_auth_method, revocation_endpoint_auth_method, resource_server)
+       VALUES ('v1-app', 'digest', 4102444800, 'client_secret_basic', 'client_secret_post', true)`,
+    );
+    await db.query(
+      `INSERT INTO revokit_tokens (id, type, client_id, grant_id, issued_at)
+       VALUES ('v1-token', 'refresh_token', 'v1-app', 'g', 1)`,
+    );
+
+    // Two servers of the new version start together on the old database.
+    const stores = [new PostgresTokenStore(db), new PostgresTokenStore(await pool(database))];
     assert.equal(await stores[0]!.schemaVersion(), 1);
-    const { rows } = await stores[0]!.pool.query('SELECT version FROM revokit_migrations');
-    assert.deepEqual(rows, [{ version: 1 }]);
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[1]!.migrate();
+    assert.equal(await stores[0]!.schemaVersion(), 2);
+    const store = stores[0]!;
+    assert.deepEqual(defined(await store.getClient('v1-app')), {
+      clientId: 'v1-app',
+      clientSecretDigest: 'digest',
+      clientSecretExpiresAt: 4102444800,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      revocationEndpointAuthMethod: 'client_secret_post',
+      resourceServer: true,
+    });
+    assert.equal((await store.findToken('v1-token'))?.clientId, 'v1-app');
+    const upgraded = { ...(await store.getClient('v1-app'))!, jwks: { keys: [JWK] } };
+    assert.equal(await store.saveClient(upgraded), 'updated');
+    assert.equal(await store.saveClient(upgraded), 'unchanged');
+    assert.deepEqual((await stores[1]!.getClient('v1-app'))?.jwks, { keys: [JWK] });
+  });
+
+  it('a stored jwks that is not a JWK Set rejects (answered 503, RFC 7009 §2.2.1), and a new save repairs it', async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    const client = { clientId: 'app', tokenEndpointAuthMethod: 'none', jwks: { keys: [JWK] } };
+    await store.saveClient(client);
+    for (const text of ['{"keys": [', '{"keys": 3}']) {
+      await store.pool.query("UPDATE revokit_clients SET jwks = $1 WHERE client_id = 'app'", [
+        text,
+      ]);
+      await assert.rejects(store.getClient('app'), ClientRecordError, text);
+      assert.equal(await store.saveClient(client), 'updated', text);
+      assert.deepEqual((await store.getClient('app'))?.jwks, client.jwks);
+    }
   });
 
   it('refuses a schema newer than it knows', async () => {
@@ -230,5 +317,81 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     await assert.rejects(store.findToken('x'));
     assert.ok(Date.now() - started < 2000);
     await dead.end();
+  });
+});
+
+describe('revokit serve on PostgreSQL: a statement_timeout below the store timeout (RFC 7009 §2.2.1)', () => {
+  async function statementTimeout(url: string, options: OpenStoreOptions): Promise<string> {
+    const opened = await openStore(url, { ...options, migrate: false });
+    try {
+      const { rows } = await (opened.tokens as PostgresTokenStore).pool.query(
+        'SHOW statement_timeout',
+      );
+      return rows[0].statement_timeout;
+    } finally {
+      await opened.close();
+    }
+  }
+
+  it('serve gets 4 s, a second below the 5 s store timeout; a longer limit (operator commands) or the URL overrides it', async () => {
+    const url = databaseUrl('postgres');
+    assert.equal(SERVE_STATEMENT_TIMEOUT, 4000);
+    assert.equal(await statementTimeout(url, {}), '4s');
+    assert.equal(await statementTimeout(url, { statementTimeout: 600_000 }), '10min');
+    assert.equal(await statementTimeout(`${url}?statement_timeout=9000`, {}), '9s');
+  });
+
+  /**
+   * A revocation whose row another transaction holds, behind an endpoint with a short
+   * store timeout; the holder lets go after the endpoint has answered.
+   */
+  async function revokeBehindLock(statementTimeoutMs: number) {
+    const database = await freshDatabase();
+    const opened = await openStore(databaseUrl(database), { statementTimeout: statementTimeoutMs });
+    const store = opened.tokens as PostgresTokenStore;
+    const holder = await (await pool(database)).connect();
+    try {
+      await opened.clients.saveClient({
+        clientId: 'app',
+        clientSecretDigest: await sha256('app-secret'),
+        tokenEndpointAuthMethod: 'client_secret_basic',
+      });
+      const id = await sha256('locked-token');
+      await store.saveTokens([
+        { id, type: 'access_token', clientId: 'app', grantId: 'g', issuedAt: 1 },
+      ]);
+      const server = new AuthorizationServer({ clients: opened.clients, storeTimeout: 500 });
+      server.registerEndpoint(createRevocationEndpoint(store));
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM revokit_tokens WHERE id = $1 FOR UPDATE', [id]);
+      const res = await server.createEndpointResponse(
+        'revocation',
+        new Request('https://as.example/oauth/revoke', {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from('app:app-secret').toString('base64')}`,
+          },
+          body: 'token=locked-token&token_type_hint=access_token',
+        }),
+      );
+      await holder.query('ROLLBACK');
+      // Long enough for a statement still waiting on the lock to take it and commit.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { status: res.status, revokedAt: (await store.findToken(id))?.revokedAt };
+    } finally {
+      holder.release();
+      await opened.close();
+    }
+  }
+
+  it('a revocation answered 503 is cancelled by the database, not committed after the answer', async () => {
+    const bounded = await revokeBehindLock(300);
+    assert.equal(bounded.status, 503);
+    assert.equal(bounded.revokedAt, undefined, 'the revocation committed after its 503');
+    // The contrast: with the database's own (unlimited) setting it commits after the 503.
+    const unbounded = await revokeBehindLock(0);
+    assert.equal(unbounded.status, 503);
+    assert.notEqual(unbounded.revokedAt, undefined);
   });
 });

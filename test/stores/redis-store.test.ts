@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { sha256 } from '../../src/crypto/digest.js';
+import { ClientRecordError } from '../../src/stores/client-record.js';
 import { RedisTokenStore } from '../../src/stores/redis/redis-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
 import { redisForTests, type Service } from '../support/services.js';
@@ -25,6 +26,19 @@ async function connect(): Promise<Redis> {
 
 const prefix = () => `revokit-test-${randomBytes(4).toString('hex')}:`;
 const now = () => Math.floor(Date.now() / 1000);
+
+/** An RFC 7517 public JWK, as a `private_key_jwt` client registers it. */
+const JWK = {
+  kty: 'EC',
+  crv: 'P-256',
+  x: 'gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0',
+  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+  kid: 'k1',
+};
+
+/** The fields that hold a value. */
+const defined = <T extends object>(value: T | undefined) =>
+  value && Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 
 before(async () => {
   service = await redisForTests();
@@ -127,10 +141,62 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     const redis = await connect();
     const store = new RedisTokenStore(redis, { prefix: prefix() });
     await store.migrate();
-    assert.equal(await store.schemaVersion(), 1);
+    assert.equal(await store.schemaVersion(), 2);
     await store.migrate();
     await redis.set(`${store.prefix}schema`, '7');
     await assert.rejects(store.migrate(), SchemaVersionError);
+    assert.equal(await store.schemaVersion(), 7, 'a newer version is never lowered');
+  });
+
+  it('a store at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
+    const redis = await connect();
+    const p = prefix();
+    // What revokit left at version 1: its schema key, a client hash, a token.
+    await redis.set(`${p}schema`, '1');
+    await redis.hset(`${p}cl:v1-app`, {
+      client_id: 'v1-app',
+      client_secret_digest: 'digest',
+      token_endpoint_auth_method: 'client_secret_basic',
+      resource_server: '1',
+    });
+    const store = new RedisTokenStore(redis, { prefix: p });
+    const id = await sha256('v1-token');
+    await store.saveTokens([
+      { id, type: 'refresh_token', clientId: 'v1-app', grantId: 'g', issuedAt: now() },
+    ]);
+    assert.equal(await store.schemaVersion(), 1);
+    await Promise.all([
+      store.migrate(),
+      new RedisTokenStore(await connect(), { prefix: p }).migrate(),
+    ]);
+    await store.migrate();
+    assert.equal(await store.schemaVersion(), 2);
+    assert.deepEqual(defined(await store.getClient('v1-app')), {
+      clientId: 'v1-app',
+      clientSecretDigest: 'digest',
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      resourceServer: true,
+    });
+    assert.equal((await store.findToken(id))?.clientId, 'v1-app');
+    const upgraded = { ...(await store.getClient('v1-app'))!, jwks: { keys: [JWK] } };
+    assert.equal(await store.saveClient(upgraded), 'updated');
+    assert.equal(await store.saveClient(upgraded), 'unchanged');
+    assert.deepEqual((await store.getClient('v1-app'))?.jwks, { keys: [JWK] });
+    assert.equal(await redis.hget(`${p}cl:v1-app`, 'jwks'), JSON.stringify({ keys: [JWK] }));
+  });
+
+  it('a stored jwks that is not a JWK Set rejects (answered 503, RFC 7009 §2.2.1), and a new save repairs it', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    await store.migrate();
+    const client = { clientId: 'app', tokenEndpointAuthMethod: 'none', jwks: { keys: [JWK] } };
+    await store.saveClient(client);
+    for (const text of ['{"keys": [', '{"keys": 3}']) {
+      await redis.hset(`${store.prefix}cl:app`, 'jwks', text);
+      await assert.rejects(store.getClient('app'), ClientRecordError, text);
+      assert.equal(await store.saveClient(client), 'updated', text);
+      assert.deepEqual((await store.getClient('app'))?.jwks, client.jwks);
+    }
   });
 
   it('survives the server forgetting its scripts (SCRIPT FLUSH)', async () => {

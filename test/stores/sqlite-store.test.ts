@@ -5,12 +5,28 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sha256 } from '../../src/crypto/digest.js';
+import { AuthorizationServer, createRevocationEndpoint } from '../../src/index.js';
+import { ClientRecordError } from '../../src/stores/client-record.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
+import { SQLITE_MIGRATIONS } from '../../src/stores/sqlite/sqlite-migrations.js';
 import { SqliteTokenStore } from '../../src/stores/sqlite/sqlite-token-store.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'revokit-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An RFC 7517 public JWK, as a `private_key_jwt` client registers it. */
+const JWK = {
+  kty: 'EC',
+  crv: 'P-256',
+  x: 'gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0',
+  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+  kid: 'k1',
+};
+
+/** The fields that hold a value. */
+const defined = <T extends object>(value: T | undefined) =>
+  value && Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 
 // Issue #3 "One conformance suite, every store": SQLite through better-sqlite3, with a peer
 // that opens the same file through a connection of its own, as a second process would.
@@ -46,9 +62,85 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     assert.equal(store.schemaVersion(), 0);
     store.migrate();
     store.migrate();
+    assert.equal(store.schemaVersion(), 2);
+    const rows = db.prepare('SELECT version FROM revokit_migrations ORDER BY version').all();
+    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }]);
+    db.close();
+  });
+
+  it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
+    const db = new Database(join(dir, 'v1.db'));
+    // What revokit left at version 1: its migrations table, migration 1, and its rows.
+    db.exec(`CREATE TABLE revokit_migrations (
+      version INTEGER PRIMARY KEY NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    db.exec(SQLITE_MIGRATIONS.find((m) => m.version === 1)!.sql);
+    db.prepare('INSERT INTO revokit_migrations (version, applied_at) VALUES (1, 0)').run();
+    const secret = await sha256('v1-secret');
+    db.prepare(
+      `INSERT INTO revokit_clients (client_id, client_secret_digest, token_endpoint_auth_method,
+         introspection_endpoint_auth_method, resource_server)
+       VALUES ('v1-app', ?, 'client_secret_basic', 'client_secret_post', 1)`,
+    ).run(secret);
+    const token = await sha256('v1-token');
+    db.prepare(
+      `INSERT INTO revokit_tokens (id, type, client_id, grant_id, issued_at)
+       VALUES (?, 'refresh_token', 'v1-app', 'g', 1)`,
+    ).run(token);
+
+    const store = new SqliteTokenStore(db);
     assert.equal(store.schemaVersion(), 1);
-    const rows = db.prepare('SELECT version FROM revokit_migrations').all();
-    assert.deepEqual(rows, [{ version: 1 }]);
+    store.migrate();
+    store.migrate();
+    assert.equal(store.schemaVersion(), 2);
+    assert.deepEqual(defined(store.getClient('v1-app')), {
+      clientId: 'v1-app',
+      clientSecretDigest: secret,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      introspectionEndpointAuthMethod: 'client_secret_post',
+      resourceServer: true,
+    });
+    assert.equal(store.findToken(token)?.clientId, 'v1-app');
+    // The upgraded client can now be given keys, and keeps them.
+    const upgraded = { ...store.getClient('v1-app')!, jwks: { keys: [JWK] } };
+    assert.equal(store.saveClient(upgraded), 'updated');
+    assert.equal(store.saveClient(upgraded), 'unchanged');
+    assert.deepEqual(store.getClient('v1-app')?.jwks, { keys: [JWK] });
+    db.close();
+  });
+
+  it('a stored jwks that is not a JWK Set throws, answered 503 (RFC 7009 §2.2.1), and a new save repairs it', async () => {
+    const db = new Database(join(dir, 'corrupt.db'));
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const client = {
+      clientId: 'app',
+      clientSecretDigest: await sha256('app-secret'),
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      jwks: { keys: [JWK] },
+    };
+    store.saveClient(client);
+    const server = new AuthorizationServer({ clients: store });
+    server.registerEndpoint(createRevocationEndpoint(store));
+    for (const text of ['{"keys": [', '{"keys": 3}', '[]', 'null']) {
+      db.prepare("UPDATE revokit_clients SET jwks = ? WHERE client_id = 'app'").run(text);
+      assert.throws(() => store.getClient('app'), ClientRecordError, text);
+      const res = await server.createEndpointResponse(
+        'revocation',
+        new Request('https://as.example/oauth/revoke', {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from('app:app-secret').toString('base64')}`,
+          },
+          body: 'token=x',
+        }),
+      );
+      assert.equal(res.status, 503, text);
+      assert.equal(store.saveClient(client), 'updated', text);
+      assert.deepEqual(store.getClient('app')?.jwks, client.jwks);
+    }
     db.close();
   });
 

@@ -500,6 +500,47 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         assert.equal(found.clientSecretDigest, undefined);
         assert.equal(await sut.clients.getClient(uid('nobody')), undefined);
       });
+
+      // Public keys of RFC 7591 §2 `jwks`, as RFC 7517 §4 JWKs.
+      const jwk = (x: string, kid: string): Record<string, unknown> => ({
+        kty: 'EC',
+        crv: 'P-256',
+        x,
+        y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+        kid,
+        use: 'sig',
+        alg: 'ES256',
+      });
+      const jwtClient = (clientId: string, keys: Record<string, unknown>[]): Client => ({
+        clientId,
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwks: { keys },
+      });
+      it('a private_key_jwt client keeps its jwks (RFC 7523 §2.2, RFC 7591 §2)', async () => {
+        if (!sut.clients) return;
+        const c = jwtClient(uid('client'), [
+          jwk('gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0', 'k1'),
+          jwk('f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', 'k2'),
+        ]);
+        assert.equal(await sut.clients.saveClient(c), 'inserted');
+        const found = await sut.clients.getClient(c.clientId);
+        assert.deepEqual(defined(found), c);
+        assert.ok(found && sameClient(found, c));
+      });
+      it('the same jwks again is unchanged; another key, or none, is updated (RFC 7591 §2)', async () => {
+        if (!sut.clients) return;
+        const id = uid('client');
+        const first = jwtClient(id, [jwk('gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0', 'k1')]);
+        assert.equal(await sut.clients.saveClient(first), 'inserted');
+        assert.equal(await sut.clients.saveClient(structuredClone(first)), 'unchanged');
+        const rotated = jwtClient(id, [jwk('f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', 'k2')]);
+        assert.equal(await sut.clients.saveClient(rotated), 'updated');
+        assert.deepEqual((await sut.clients.getClient(id))?.jwks, rotated.jwks);
+        assert.equal(await sut.clients.saveClient(structuredClone(rotated)), 'unchanged');
+        const keyless: Client = { clientId: id, tokenEndpointAuthMethod: 'none' };
+        assert.equal(await sut.clients.saveClient(keyless), 'updated');
+        assert.equal((await sut.clients.getClient(id))?.jwks, undefined, 'the old keys stayed');
+      });
     });
   });
 }

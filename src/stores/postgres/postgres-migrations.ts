@@ -66,4 +66,13 @@ END
 $$;
 `,
   },
+  {
+    // Version 2: the public keys of `private_key_jwt` clients (RFC 7523 §2.2), as JSON text:
+    // compared as text by saveClient, as the other stores do. A nullable column with no
+    // default is a catalog change only, so it does not rewrite or long-lock the table.
+    version: 2,
+    sql: `
+ALTER TABLE revokit_clients ADD COLUMN IF NOT EXISTS jwks text;
+`,
+  },
 ];

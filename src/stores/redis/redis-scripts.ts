@@ -10,7 +10,8 @@
  *   subject, living as long as their longest-lived member.
  * - `P gr:<grant>`: the time a grant was revoked, so tokens saved into it later are born
  *   revoked.
- * - `P cl:<client>`: a client, a hash of its RFC 7591 fields.
+ * - `P cl:<client>`: a client, a hash of its RFC 7591 fields; `jwks` is the JSON text of
+ *   its JWK Set (schema version 2).
  * - `P schema`: the schema version.
  *
  * A token's key expires `retention` seconds after its end: its expiry, or for a token that
@@ -186,4 +187,15 @@ if same then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 2
+`;
+
+/**
+ * KEYS: the schema key. ARGV: the version this revokit writes. Raises the recorded version
+ * to it, never lowers it, in one step, so servers starting together (or a newer revokit
+ * starting beside an older one) cannot move it backwards. Returns the version found.
+ */
+export const MIGRATE = `
+local found = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if found < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return found
 `;

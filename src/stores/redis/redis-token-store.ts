@@ -15,6 +15,7 @@ import {
   type TokenStore,
 } from '../token-store.js';
 import {
+  MIGRATE,
   PURGE_TOKENS,
   REVOKE_GRANT,
   REVOKE_TOKEN,
@@ -39,8 +40,18 @@ export interface RedisTokenStoreOptions {
   readonly saveChunk?: number;
 }
 
-/** The schema version this store writes. */
-export const REDIS_SCHEMA_VERSION = 1;
+/**
+ * The schema version this store writes. Redis has no tables to alter, so a version says
+ * what the hashes may hold; an older revokit, which would drop fields it does not know
+ * when it rewrites a client, refuses the data instead ({@link SchemaVersionError}).
+ *
+ * - 1: tokens, grant markers, index sets, clients.
+ * - 2: a client hash may hold `jwks`, the JSON text of its JWK Set, for `private_key_jwt`.
+ *   No key is rewritten: a client of version 1 has no `jwks` and reads as keyless.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2
+ */
+export const REDIS_SCHEMA_VERSION = 2;
 
 const DEFAULT_RETENTION = 7 * 24 * 3600;
 
@@ -69,6 +80,7 @@ const scripts = {
   purgeTokens: new Script(PURGE_TOKENS),
   sweepSet: new Script(SWEEP_SET),
   saveClient: new Script(SAVE_CLIENT),
+  migrate: new Script(MIGRATE),
 };
 
 const SAVE_RESULTS: readonly SaveClientResult[] = ['unchanged', 'inserted', 'updated'];
@@ -107,12 +119,17 @@ export class RedisTokenStore implements TokenStore, WritableClientStore {
   }
 
   /**
-   * Records the schema version, refusing data written by a newer revokit. Idempotent.
+   * Brings the recorded schema version up to {@link REDIS_SCHEMA_VERSION} in one script,
+   * refusing data written by a newer revokit. Idempotent.
    */
   async migrate(): Promise<void> {
-    const key = `${this.prefix}schema`;
-    await this.redis.set(key, String(REDIS_SCHEMA_VERSION), 'NX');
-    const found = Number(await this.redis.get(key));
+    const found = Number(
+      await scripts.migrate.run(
+        this.redis,
+        [`${this.prefix}schema`],
+        [String(REDIS_SCHEMA_VERSION)],
+      ),
+    );
     if (found > REDIS_SCHEMA_VERSION) throw new SchemaVersionError(found, REDIS_SCHEMA_VERSION);
   }
 

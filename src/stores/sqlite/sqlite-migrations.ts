@@ -38,4 +38,12 @@ CREATE TABLE revokit_clients (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    // Version 2: the public keys of `private_key_jwt` clients (RFC 7523 §2.2), as JSON text.
+    // Adding a nullable column rewrites no row: clients of version 1 read as keyless.
+    version: 2,
+    sql: `
+ALTER TABLE revokit_clients ADD COLUMN jwks TEXT;
+`,
+  },
 ];

@@ -5,7 +5,12 @@ import {
   sameClient,
   type WritableClientStore,
 } from '../../client-auth/client-store.js';
-import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
+import {
+  CLIENT_COLUMNS,
+  ClientRecordError,
+  clientFromRecord,
+  clientToRecord,
+} from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
 import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
 import {
@@ -283,15 +288,28 @@ function prepare(db: Database) {
     }),
     saveClient: db.transaction((client: Client): SaveClientResult => {
       const row = getClient.get(client.clientId) as Record<string, unknown> | undefined;
-      const existing = row ? clientFromRecord(row) : undefined;
-      if (existing && sameClient(existing, client)) return 'unchanged';
+      if (row && storedIsSame(row, client)) return 'unchanged';
       const record = clientToRecord(client);
       upsertClient.run(
         ...CLIENT_COLUMNS.map((column) =>
           column === 'resource_server' ? (record.resource_server ? 1 : 0) : record[column],
         ),
       );
-      return existing ? 'updated' : 'inserted';
+      return row ? 'updated' : 'inserted';
     }),
   };
+}
+
+/**
+ * Whether the stored row already holds this client. A row that cannot be read back (a
+ * corrupt `jwks`) holds no client a save could equal, so saving over it replaces it: that
+ * is how a seed repairs it, as the PostgreSQL and Redis stores do by comparing stored text.
+ */
+function storedIsSame(row: Record<string, unknown>, client: Client): boolean {
+  try {
+    return sameClient(clientFromRecord(row), client);
+  } catch (error) {
+    if (error instanceof ClientRecordError) return false;
+    throw error;
+  }
 }
