@@ -249,8 +249,13 @@ export function markdown(report: Report): string {
     '- Baseline: bare `node:http` handler reading the body, `URLSearchParams`, one Basic credential compared in constant time, SHA-256 digest looked up in a `Map`, 200 `{}` with the same headers',
     '',
   );
+  lines.push('## Stores', '');
   for (const store of report.stores) {
-    if (store.status !== 'ok') lines.push(`- **${store.name}: not available** — ${store.reason}`);
+    lines.push(
+      store.status === 'ok'
+        ? `- ${store.name}: ${store.description}`
+        : `- **${store.name}: not available** — ${store.reason}`,
+    );
   }
   lines.push(
     '',

@@ -389,10 +389,12 @@ async function main(): Promise<void> {
         continue;
       }
       server.port = (reply.result as { port: number }).port;
+      const service = services.descriptions[name];
+      const { description } = reply.result as { description: string };
       statuses.push({
         name,
         status: 'ok',
-        description: (reply.result as { description: string }).description,
+        description: service ? `${description}; ${service}` : description,
       });
       targets.push({ name, server, population: new Population() });
     }

@@ -80,7 +80,6 @@ async function start(
   }
   opened = await openBenchStore(target);
   store = opened.store;
-  await store.migrate?.();
   const clients = new MemoryClientStore([
     await clientFromMetadata({
       client_id: CLIENT_ID,

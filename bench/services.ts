@@ -164,13 +164,15 @@ export async function startServices(
         const pg = await startPostgres(dir);
         postgresUrl = pg.url;
         stops.push(pg.stop);
-        descriptions.postgres = 'PostgreSQL 15, default settings, TCP loopback';
+        descriptions.postgres =
+          'server started by the bench with default settings (fsync, synchronous_commit and full_page_writes on)';
         log(`postgres: listening at ${pg.url}`);
       } else if (name === 'redis') {
         const redis = await startRedis(dir);
         redisUrl = redis.url;
         stops.push(redis.stop);
-        descriptions.redis = 'Redis 7, appendonly, appendfsync always, TCP loopback';
+        descriptions.redis =
+          'server started by the bench with appendonly yes, appendfsync always, no RDB snapshots';
         log(`redis: listening at ${redis.url}`);
       }
     } catch (error) {

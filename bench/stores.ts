@@ -1,7 +1,8 @@
 /**
- * The token stores under test, opened inside the server process. Each store module is
- * imported only when asked for, so a store whose module is missing or whose driver fails
- * to load is reported "not available" instead of stopping the run.
+ * The token stores under test, opened inside the server process exactly as
+ * `revokit serve --store URL` opens them (src/cli/open-store.ts: the same drivers, pool
+ * sizes, timeouts and migrations). A store whose code or driver is missing is reported
+ * "not available" instead of stopping the run.
  */
 import type { TokenStore } from '../src/stores/token-store.js';
 
@@ -12,11 +13,11 @@ export type StoreName = (typeof STORE_NAMES)[number];
 export interface StoreConfig {
   readonly name: StoreName;
   /** SQLite database file. */
-  readonly sqlitePath?: string;
+  readonly sqlitePath?: string | undefined;
   /** PostgreSQL connection string. */
-  readonly postgresUrl?: string;
+  readonly postgresUrl?: string | undefined;
   /** Redis URL. */
-  readonly redisUrl?: string;
+  readonly redisUrl?: string | undefined;
 }
 
 /** An opened store and how to let it go. */
@@ -31,64 +32,74 @@ export class StoreNotAvailable extends Error {
   override readonly name = 'StoreNotAvailable';
 }
 
-/** Imports a module by path, turning "not there" into {@link StoreNotAvailable}. */
-async function load<T>(specifier: string, what: string): Promise<T> {
-  try {
-    return (await import(specifier)) as T;
-  } catch (error) {
-    throw new StoreNotAvailable(`${what}: ${(error as Error).message.split('\n')[0]}`);
+function urlOf(config: StoreConfig): string {
+  switch (config.name) {
+    case 'memory':
+      return 'memory:';
+    case 'sqlite':
+      if (!config.sqlitePath) throw new StoreNotAvailable('no SQLite path given');
+      return `sqlite:${config.sqlitePath}`;
+    case 'postgres':
+      if (!config.postgresUrl) throw new StoreNotAvailable('no PostgreSQL server was started');
+      return config.postgresUrl;
+    case 'redis':
+      if (!config.redisUrl) throw new StoreNotAvailable('no Redis server was started');
+      return config.redisUrl;
   }
 }
 
-/** Opens the store a config names, migrated and empty. */
-export async function openBenchStore(config: StoreConfig): Promise<OpenedBenchStore> {
+/** What the store runs with, for the report. */
+async function describe(config: StoreConfig, store: TokenStore): Promise<string> {
   switch (config.name) {
-    case 'memory': {
-      const { MemoryTokenStore } = await load<typeof import('../src/stores/memory/index.js')>(
-        '../src/stores/memory/index.js',
-        'memory store',
-      );
-      return { store: new MemoryTokenStore(), description: 'memory', close: async () => {} };
-    }
+    case 'memory':
+      return 'MemoryTokenStore';
     case 'sqlite': {
-      const { SqliteTokenStore } = await load<typeof import('../src/stores/sqlite/index.js')>(
-        '../src/stores/sqlite/index.js',
-        'SQLite store',
-      );
-      const { default: Database } = await load<{ default: typeof import('better-sqlite3') }>(
-        'better-sqlite3',
-        'better-sqlite3',
-      );
-      if (!config.sqlitePath) throw new Error('no SQLite path given');
-      const db = new Database(config.sqlitePath);
-      const store = new SqliteTokenStore(db);
-      const mode = db.pragma('synchronous', { simple: true });
-      return {
-        store,
-        description: `SQLite ${db.prepare('SELECT sqlite_version() AS v').pluck().get()} (better-sqlite3), WAL, synchronous=${mode}, file on local disk`,
-        close: async () => {
-          db.close();
-        },
+      const { db } = store as unknown as {
+        db: { pragma(p: string, o: { simple: true }): unknown };
       };
+      const pragma = (name: string) => db.pragma(name, { simple: true });
+      return `SQLite (better-sqlite3) file on local disk, journal_mode=${pragma('journal_mode')}, synchronous=${pragma('synchronous')}, cache_size=${pragma('cache_size')}`;
     }
     case 'postgres': {
-      const { PostgresTokenStore } = await load<typeof import('../src/stores/postgres/index.js')>(
-        '../src/stores/postgres/index.js',
-        'PostgreSQL store',
-      );
-      const { default: pg } = await load<{ default: typeof import('pg') }>('pg', 'pg');
-      if (!config.postgresUrl) throw new StoreNotAvailable('no PostgreSQL server was started');
-      // pg's default pool: ten connections.
-      const pool = new pg.Pool({ connectionString: config.postgresUrl });
-      const store = new PostgresTokenStore(pool);
-      const { rows } = await pool.query<{ v: string }>('SHOW server_version');
-      return {
-        store,
-        description: `PostgreSQL ${rows[0]?.v} over TCP loopback, pg.Pool of ${pool.options.max ?? 10}`,
-        close: () => pool.end(),
+      const { pool } = store as unknown as {
+        pool: { query(q: string): Promise<{ rows: { server_version: string }[] }> };
       };
+      const { rows } = await pool.query('SHOW server_version');
+      return `PostgreSQL ${rows[0]?.server_version} over TCP loopback, pg.Pool as revokit serve opens it`;
     }
-    default:
-      throw new StoreNotAvailable(`the ${config.name} store is not implemented yet`);
+    case 'redis': {
+      const { redis } = store as unknown as { redis: { info(s: string): Promise<string> } };
+      const info = await redis.info('server');
+      const version = /redis_version:(\S+)/.exec(info)?.[1] ?? '?';
+      return `Redis ${version} over TCP loopback, ioredis as revokit serve opens it`;
+    }
   }
+}
+
+/** Opens the store a config names, migrated and empty, the way `revokit serve` does. */
+export async function openBenchStore(config: StoreConfig): Promise<OpenedBenchStore> {
+  const url = urlOf(config);
+  let openStore: typeof import('../src/cli/open-store.js').openStore;
+  try {
+    ({ openStore } = await import('../src/cli/open-store.js'));
+  } catch (error) {
+    throw new StoreNotAvailable(
+      `src/cli/open-store.js: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  let opened: Awaited<ReturnType<typeof openStore>>;
+  try {
+    opened = await openStore(url, { migrate: true });
+  } catch (error) {
+    throw new StoreNotAvailable((error as Error).message.split('\n')[0] ?? String(error));
+  }
+  if (opened.kind !== config.name) {
+    await opened.close();
+    throw new StoreNotAvailable(`${url} opened a ${opened.kind} store, not ${config.name}`);
+  }
+  return {
+    store: opened.tokens,
+    description: await describe(config, opened.tokens),
+    close: () => opened.close(),
+  };
 }
