@@ -34,9 +34,19 @@ export function fromNodeRequest(req: NodeRequest, body?: string): EndpointReques
  */
 export function writeNodeResponse(res: NodeResponse, response: EndpointResponse): void {
   if (res.headersSent) return;
-  (res as ServerResponse).writeHead(response.status, response.headers);
-  if (response.status === 204) res.end();
-  else res.end(response.body);
+  if (response.status === 204) {
+    (res as ServerResponse).writeHead(204, response.headers);
+    res.end();
+    return;
+  }
+  // With its length known, Node sends head and body in one write instead of chunked
+  // framing (a size line, the body, a last empty chunk: a writev per answer).
+  const headers = {
+    ...response.headers,
+    'content-length': String(Buffer.byteLength(response.body)),
+  };
+  (res as ServerResponse).writeHead(response.status, headers);
+  res.end(response.body);
 }
 
 /** Answers 500 when a handler rejected: a bug, such as an endpoint name never registered. */
