@@ -14,6 +14,10 @@ const HEADERS = {
   pragma: 'no-cache',
 };
 const EXPECTED = Buffer.from(AUTHORIZATION);
+// With the length known, Node writes head and body at once, as revokit's adapter does.
+const OK_HEADERS = { ...HEADERS, 'content-length': '2' };
+const UNAUTHORIZED = '{"error":"invalid_client"}';
+const UNAUTHORIZED_HEADERS = { ...HEADERS, 'content-length': String(UNAUTHORIZED.length) };
 
 /** The tokens the baseline knows, by digest; the value is whether the token is revoked. */
 export type BaselineTokens = Map<string, boolean>;
@@ -29,13 +33,13 @@ export function baselineHandler(tokens: BaselineTokens): RequestListener {
       const authorized =
         presented.length === EXPECTED.length && timingSafeEqual(presented, EXPECTED);
       if (!authorized) {
-        res.writeHead(401, HEADERS);
-        res.end('{"error":"invalid_client"}');
+        res.writeHead(401, UNAUTHORIZED_HEADERS);
+        res.end(UNAUTHORIZED);
         return;
       }
       const token = params.get('token');
       if (token) tokens.get(createHash('sha256').update(token).digest('hex'));
-      res.writeHead(200, HEADERS);
+      res.writeHead(200, OK_HEADERS);
       res.end('{}');
     });
   };
