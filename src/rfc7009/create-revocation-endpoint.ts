@@ -1,6 +1,6 @@
 import type { Client } from '../client-auth/client.js';
-import { findTokenByValue } from '../stores/find-token-by-value.js';
-import type { StoredToken, TokenStore } from '../stores/token-store.js';
+import { lookupTokenByValue } from '../stores/find-token-by-value.js';
+import type { Awaitable, StoredToken, TokenStore } from '../stores/token-store.js';
 import type { TokenType } from '../tokens/token.js';
 import {
   type RevocationContext,
@@ -38,14 +38,20 @@ export function createRevocationEndpoint(
       token: string,
       _tokenTypeHint: TokenType | undefined,
       _client: Client,
-    ): Promise<StoredToken | undefined> {
-      return findTokenByValue(store, token);
+    ): Awaitable<StoredToken | undefined> {
+      return lookupTokenByValue(store, token);
     }
 
-    async revokeToken(token: StoredToken, context: RevocationContext): Promise<void> {
+    revokeToken(token: StoredToken, context: RevocationContext): Promise<void> | undefined {
       const at = Math.floor(Date.now() / 1000);
-      if (context.cascade === 'grant') await store.revokeGrant(token.grantId, at);
-      else await store.revokeToken(token.id, at);
+      const done =
+        context.cascade === 'grant'
+          ? store.revokeGrant(token.grantId, at)
+          : store.revokeToken(token.id, at);
+      // A synchronous store answers synchronously: no promise, so no store timeout armed.
+      return typeof (done as Promise<number>)?.then === 'function'
+        ? (done as Promise<number>).then(() => undefined)
+        : undefined;
     }
   };
 }

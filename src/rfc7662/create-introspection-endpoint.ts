@@ -1,6 +1,6 @@
 import type { Client } from '../client-auth/client.js';
-import { findTokenByValue } from '../stores/find-token-by-value.js';
-import type { StoredToken, TokenStore } from '../stores/token-store.js';
+import { lookupTokenByValue } from '../stores/find-token-by-value.js';
+import type { Awaitable, StoredToken, TokenStore } from '../stores/token-store.js';
 import type { TokenType } from '../tokens/token.js';
 import {
   IntrospectionEndpoint,
@@ -31,8 +31,8 @@ export function createIntrospectionEndpoint(
       token: string,
       _tokenTypeHint: TokenType | undefined,
       _client: Client,
-    ): Promise<StoredToken | undefined> {
-      return findTokenByValue(store, token);
+    ): Awaitable<StoredToken | undefined> {
+      return lookupTokenByValue(store, token);
     }
   };
 }
