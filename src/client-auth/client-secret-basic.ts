@@ -7,6 +7,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Undoes form-urlencoding; a value that is not validly encoded is taken as it is. */
 function formDecode(value: string): string {
+  // Most client ids and secrets hold nothing to decode: skip the work.
+  if (value.indexOf('%') === -1 && value.indexOf('+') === -1) return value;
   const spaced = value.replaceAll('+', ' ');
   try {
     return decodeURIComponent(spaced);
@@ -15,8 +17,12 @@ function formDecode(value: string): string {
   }
 }
 
+/** Bytes above 0x7f: only then does the decoded text differ from its UTF-8 reading. */
+const NON_ASCII = /[\x80-\xff]/;
+
 function decodeBase64(value: string): string {
   const binary = atob(value);
+  if (!NON_ASCII.test(binary)) return binary;
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return utf8.decode(bytes);
