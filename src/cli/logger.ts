@@ -8,7 +8,11 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
 }
 
-/** Writes JSON lines to a stream (stdout by default). */
+/**
+ * Writes JSON lines to a stream (stdout by default).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6819#section-5.1.4
+ */
 export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(line),
 ): Logger {

@@ -30,7 +30,11 @@ export interface Seed {
   tokens: SeedToken[];
 }
 
-/** A seed file that does not hold what it must; `field` names the culprit. */
+/**
+ * A seed file that does not hold what it must; `field` names the culprit.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ */
 export class SeedError extends Error {
   override readonly name = 'SeedError';
   constructor(
@@ -180,6 +184,8 @@ export function parseSeed(input: unknown): Seed {
 /**
  * The stored form of a seed's tokens: digests, never values. A grant id not given is
  * derived from the entry's tokens, so loading the same seed twice names the same grant.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export async function seedTokens(
   tokens: readonly SeedToken[],

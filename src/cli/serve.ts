@@ -33,7 +33,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Reads and checks a seed file; every problem is a {@link CliError} with exit status 2. */
+/**
+ * Reads and checks a seed file; every problem is a {@link CliError} with exit status 2.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ */
 export async function loadSeed(path: string): Promise<Seed> {
   let text: string;
   try {

@@ -28,6 +28,8 @@ const plural = (n: number) => `${n} ${n === 1 ? 'token' : 'tokens'}`;
 /**
  * `revokit migrate`: brings the store's schema to the latest version (opening the store
  * does it), then exits.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
  */
 export async function migrateCommand(options: { store: string }, print: Print): Promise<void> {
   await withStore(options.store, async (store) => {

@@ -23,7 +23,11 @@ export interface WritableClientStore extends ClientStore {
   saveClient(client: Client): Promise<SaveClientResult> | SaveClientResult;
 }
 
-/** Compares two clients field by field (the secret by digest). */
+/**
+ * Compares two clients field by field (the secret by digest).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
+ */
 export function sameClient(a: Client, b: Client): boolean {
   return (
     a.clientId === b.clientId &&

@@ -127,7 +127,11 @@ export class TemporarilyUnavailableError extends OAuthError {
   }
 }
 
-/** 500 `server_error`: the answer to anything unexpected, with no detail. */
+/**
+ * 500 `server_error`: the answer to anything unexpected, with no detail.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.2.1
+ */
 export class ServerError extends OAuthError {
   override readonly name = 'ServerError';
   constructor(options?: OAuthErrorOptions) {

@@ -30,7 +30,11 @@ export class PayloadTooLargeError extends InvalidRequestError {
   }
 }
 
-/** Rejects early on a declared `Content-Length` over the limit. */
+/**
+ * Rejects early on a declared `Content-Length` over the limit.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-5
+ */
 export function checkDeclaredLength(contentLength: string | null | undefined, limit: number): void {
   if (contentLength && Number(contentLength) > limit) throw new PayloadTooLargeError(limit);
 }
@@ -94,7 +98,11 @@ export function fromFetchRequest(request: Request): EndpointRequest {
   };
 }
 
-/** The path of a request target, without query or fragment. */
+/**
+ * The path of a request target, without query or fragment.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.3
+ */
 export function pathOf(url: string): string {
   let start = 0;
   if (url.charCodeAt(0) !== 47 /* / */) {
@@ -108,7 +116,11 @@ export function pathOf(url: string): string {
   return url.slice(start, end) || '/';
 }
 
-/** The query of a request target, without `?`; empty when there is none. */
+/**
+ * The query of a request target, without `?`; empty when there is none.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.4
+ */
 export function queryOf(url: string): string {
   const q = url.indexOf('?');
   if (q === -1) return '';

@@ -11,7 +11,11 @@ export interface CorsOptions {
   readonly maxAge?: number;
 }
 
-/** The CORS headers to add to an answer for a request from `origin`. */
+/**
+ * The CORS headers to add to an answer for a request from `origin`.
+ *
+ * @see https://fetch.spec.whatwg.org/#http-cors-protocol
+ */
 export function corsHeaders(
   cors: CorsOptions | undefined,
   origin: string | null,

@@ -43,7 +43,11 @@ export interface ServerEvents {
   response: ResponseEvent;
 }
 
-/** A small typed emitter; a listener that throws is isolated from the request. */
+/**
+ * A small typed emitter; a listener that throws is isolated from the request.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
 export class Emitter<Events extends object> {
   readonly #listeners = new Map<keyof Events, Set<(event: never) => void>>();
 

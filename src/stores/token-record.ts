@@ -45,6 +45,8 @@ export function tokenFromRow(id: string, row: TokenRow): StoredToken {
 /**
  * A time as the SQL stores keep it: whole seconds, rounded down, so a fractional expiry
  * ends a token early rather than late.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7519#section-2
  */
 export function wholeSeconds(value: number | undefined): number | null {
   return value == null ? null : Math.floor(value);
