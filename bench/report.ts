@@ -215,7 +215,7 @@ export function judge(report: Report): TargetResult[] {
           target: 'cascade',
           store,
           goal: 'revoke a 10,000-token grant in < 100 ms',
-          measured: `${cascade.httpMs.toFixed(1)} ms through the endpoint (${cascade.directMs.toFixed(1)} ms in the store)`,
+          measured: `${cascade.httpMs.toFixed(1)} ms through the endpoint${Number.isNaN(cascade.directMs) ? '' : ` (${cascade.directMs.toFixed(1)} ms in the store)`}`,
           met: cascade.httpMs < 100,
         });
       }

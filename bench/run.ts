@@ -48,8 +48,12 @@ interface Settings {
   readonly connections: number;
   /** Requests of one scenario-2 run, each revoking a fresh token. */
   readonly revokeAmount: number;
+  /** Distinct request bodies per connection in a timed run. */
+  readonly perClient: number;
   readonly cascadeSizes: readonly number[];
   readonly cascadeReps: number;
+  /** Also time `revokeGrant` alone, in the server process. */
+  readonly cascadeDirect: boolean;
   readonly revokedCount: number;
   readonly sampleSize: number;
   readonly out: string;
@@ -81,13 +85,15 @@ function settingsFromArgs(): Settings {
     stores,
     sizes: sizes ?? (quick ? [1e3, 1e5] : [1e3, 1e5, 1e6]),
     bigSizes: sizes ? [] : quick ? [] : [1e7],
-    duration: values.duration ? Number(values.duration) : quick ? 0.5 : 1.5,
-    warmup: quick ? 0.25 : 0.3,
+    duration: values.duration ? Number(values.duration) : quick ? 0.4 : 1.5,
+    warmup: quick ? 0.2 : 0.3,
     pairs: 3,
     connections: values.connections ? Number(values.connections) : 50,
-    revokeAmount: quick ? 4000 : 10_000,
+    revokeAmount: quick ? 2000 : 10_000,
+    perClient: quick ? 100 : 400,
     cascadeSizes: [10, 1000, 10_000],
     cascadeReps: quick ? 3 : 5,
+    cascadeDirect: !quick,
     revokedCount: 1000,
     sampleSize: 50_000,
     out: resolve(values.out ?? 'bench/results'),
@@ -134,10 +140,10 @@ class Bench {
   }
 
   spec(port: number, path: string, body: (n: number) => string, amount?: number): LoadSpec {
-    const { connections, duration } = this.settings;
+    const { connections, duration, perClient } = this.settings;
     return amount
       ? { port, path, body, connections, amount }
-      : { port, path, body, connections, duration };
+      : { port, path, body, connections, duration, perClient };
   }
 
   /** Warms both servers up on a scenario's path, unmeasured. */
@@ -305,7 +311,7 @@ class Bench {
       const direct: number[] = [];
       let valid = true;
       for (let rep = 0; rep < this.settings.cascadeReps; rep++) {
-        for (const via of ['h', 'd'] as const) {
+        for (const via of this.settings.cascadeDirect ? (['h', 'd'] as const) : (['h'] as const)) {
           const grant = `${via}${size}-${rep}`;
           await target.server.call({ cmd: 'seedCascade', grant, size });
           target.population.size += size;
@@ -343,7 +349,7 @@ class Bench {
       this.cascade.push(result);
       log(
         `${target.name} cascade ${size}: ${result.httpMs.toFixed(1)} ms through the endpoint, ` +
-          `${result.directMs.toFixed(1)} ms in the store${valid ? '' : ' INVALID'}`,
+          `${Number.isNaN(result.directMs) ? '–' : result.directMs.toFixed(1)} ms in the store${valid ? '' : ' INVALID'}`,
       );
     }
   }
