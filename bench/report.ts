@@ -54,7 +54,7 @@ export interface CascadeResult {
 
 export interface StoreStatus {
   name: StoreName;
-  status: 'ok' | 'not available';
+  status: 'ok' | 'not available' | 'failed';
   reason?: string;
   description?: string;
 }
@@ -164,7 +164,7 @@ function pct(value: number): string {
 /** Where each target of the issue stands, as measured in this run. */
 export function judge(report: Report): TargetResult[] {
   const out: TargetResult[] = [];
-  const ok = report.stores.filter((s) => s.status === 'ok').map((s) => s.name);
+  const ok = report.stores.filter((s) => s.status !== 'not available').map((s) => s.name);
   for (const store of ok) {
     const rows = report.scenarios.filter((row) => row.store === store);
     if (rows.length === 0) continue;
@@ -254,7 +254,7 @@ export function markdown(report: Report): string {
     lines.push(
       store.status === 'ok'
         ? `- ${store.name}: ${store.description}`
-        : `- **${store.name}: not available** — ${store.reason}`,
+        : `- **${store.name}: ${store.status}** — ${store.reason}`,
     );
   }
   lines.push(

@@ -58,12 +58,15 @@ interface Settings {
   readonly sampleSize: number;
   readonly out: string;
   readonly profileDir: string | undefined;
+  /** Only time the seeding of each size (to plan a run), measure nothing. */
+  readonly seedOnly: boolean;
 }
 
 function settingsFromArgs(): Settings {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      'seed-only': { type: 'boolean', default: false },
       stores: { type: 'string' },
       sizes: { type: 'string' },
       duration: { type: 'string' },
@@ -85,19 +88,20 @@ function settingsFromArgs(): Settings {
     stores,
     sizes: sizes ?? (quick ? [1e3, 1e5] : [1e3, 1e5, 1e6]),
     bigSizes: sizes ? [] : quick ? [] : [1e7],
-    duration: values.duration ? Number(values.duration) : quick ? 0.4 : 1.5,
+    duration: values.duration ? Number(values.duration) : quick ? 0.4 : 1,
     warmup: quick ? 0.2 : 0.3,
     pairs: 3,
     connections: values.connections ? Number(values.connections) : 50,
-    revokeAmount: quick ? 2000 : 10_000,
-    perClient: quick ? 100 : 400,
+    revokeAmount: quick ? 2000 : 5000,
+    perClient: quick ? 100 : 200,
     cascadeSizes: [10, 1000, 10_000],
-    cascadeReps: quick ? 3 : 5,
+    cascadeReps: 3,
     cascadeDirect: !quick,
     revokedCount: 1000,
     sampleSize: 50_000,
     out: resolve(values.out ?? 'bench/results'),
     profileDir: values.profile ? resolve(values.profile) : undefined,
+    seedOnly: values['seed-only'] ?? false,
   };
 }
 
@@ -406,6 +410,20 @@ async function main(): Promise<void> {
     }
 
     const bench = new Bench(settings, baseline);
+    // A store that fails mid-run is reported as failed; the others go on.
+    const live = new Set(targets);
+    const attempt = async (target: StoreUnderTest, step: () => Promise<void>) => {
+      if (!live.has(target)) return;
+      try {
+        await step();
+      } catch (error) {
+        live.delete(target);
+        const reason = error instanceof Error ? error.message : String(error);
+        const status = statuses.find((entry) => entry.name === target.name);
+        if (status) Object.assign(status, { status: 'failed', reason });
+        log(`${target.name}: FAILED, left out of the rest of the run (${reason})`);
+      }
+    };
     const sizes = [...settings.sizes, ...settings.bigSizes];
     for (const size of sizes) {
       const big = settings.bigSizes.includes(size);
@@ -414,20 +432,23 @@ async function main(): Promise<void> {
       );
       // Seeding is not measured: every store (and the baseline) seeds at once.
       await Promise.all(
-        here.map((target) => {
-          const interval = target.population.grow(size);
-          return interval ? bench.seed(target, interval) : undefined;
-        }),
+        here.map((target) =>
+          attempt(target, async () => {
+            const interval = target.population.grow(size);
+            if (interval) await bench.seed(target, interval);
+          }),
+        ),
       );
+      if (settings.seedOnly) continue;
       for (const target of here) {
-        await bench.introspectActive(target);
-        await bench.revokeFresh(target);
+        await attempt(target, () => bench.introspectActive(target));
+        await attempt(target, () => bench.revokeFresh(target));
       }
     }
-    for (const target of targets) {
-      await bench.revokeUnknown(target);
-      await bench.introspectRevoked(target);
-      await bench.cascadeTimes(target);
+    for (const target of settings.seedOnly ? [] : targets) {
+      await attempt(target, () => bench.revokeUnknown(target));
+      await attempt(target, () => bench.introspectRevoked(target));
+      await attempt(target, () => bench.cascadeTimes(target));
     }
 
     const report: Report = {

@@ -49,7 +49,17 @@ export interface Reply {
   notAvailable?: boolean;
 }
 
-const BATCH = 10_000;
+/**
+ * Tokens per `saveTokens` call and calls in flight, per store: each call must finish well
+ * inside the store's own command timeout (5 s for Redis as revokit serve opens it).
+ */
+const SEEDING: Record<StoreConfig['name'], { batch: number; inFlight: number }> = {
+  memory: { batch: 10_000, inFlight: 1 },
+  sqlite: { batch: 10_000, inFlight: 1 },
+  postgres: { batch: 5_000, inFlight: 2 },
+  redis: { batch: 2_000, inFlight: 1 },
+};
+let seeding = SEEDING.memory;
 
 let http: Server | undefined;
 let store: TokenStore | undefined;
@@ -79,6 +89,7 @@ async function start(
     return { port: await listen(http), description: 'node:http baseline' };
   }
   opened = await openBenchStore(target);
+  seeding = SEEDING[target.name];
   store = opened.store;
   const clients = new MemoryClientStore([
     await clientFromMetadata({
@@ -96,17 +107,18 @@ async function start(
 
 /**
  * Saves tokens in batches, building the next batch while the store writes the ones in
- * flight (two at a time: a remote store overlaps a round trip with the next insert).
+ * flight (PostgreSQL: two at a time, overlapping a round trip with the next insert).
  */
 async function saveAll(count: number, make: (i: number) => StoredToken): Promise<number> {
   const inFlight: (Promise<number> | number)[] = [];
   let inserted = 0;
-  for (let from = 0; from < count; from += BATCH) {
+  const { batch: size, inFlight: most } = seeding;
+  for (let from = 0; from < count; from += size) {
     const batch: StoredToken[] = [];
-    const to = Math.min(count, from + BATCH);
+    const to = Math.min(count, from + size);
     for (let i = from; i < to; i++) batch.push(make(i));
     inFlight.push(store!.saveTokens(batch));
-    if (inFlight.length >= 2) inserted += await inFlight.shift()!;
+    if (inFlight.length >= most) inserted += await inFlight.shift()!;
   }
   for (const pending of inFlight) inserted += await pending;
   return inserted;
@@ -166,9 +178,8 @@ async function handle(command: Command): Promise<unknown> {
     }
     case 'seedCascade': {
       if (!store) return { inserted: 0 };
-      return {
-        inserted: await store.saveTokens(cascadeTokens(command.grant, command.size, now())),
-      };
+      const tokens = cascadeTokens(command.grant, command.size, now());
+      return { inserted: await saveAll(tokens.length, (i) => tokens[i]!) };
     }
     case 'revokeGrantDirect': {
       const started = performance.now();
