@@ -3,7 +3,7 @@
  * against it, with latencies recorded per response (autocannon's own histogram keeps
  * whole milliseconds, too coarse for sub-millisecond answers).
  */
-import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -44,18 +44,23 @@ export class ServerProcess {
   #exited: Promise<number | null>;
   port = 0;
 
-  constructor(label: string, options: { profileDir?: string | undefined } = {}) {
+  constructor(
+    label: string,
+    options: { profileDir?: string | undefined; cpus?: string | undefined } = {},
+  ) {
     this.label = label;
     const execArgv = ['--max-old-space-size=12288'];
     if (options.profileDir) {
-      // One directory per server: tsx's loader thread writes a profile of its own there.
       execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}/${label}`);
     }
-    this.#child = fork(SERVER_ENTRY, [], {
-      execArgv,
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const ipc = {
+      serialization: 'advanced' as const,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'] as ('ignore' | 'inherit' | 'ipc')[],
+    };
+    // Pinned: `taskset` execs node in place, keeping the IPC channel's descriptor.
+    this.#child = options.cpus
+      ? spawn('taskset', ['-c', options.cpus, process.execPath, ...execArgv, SERVER_ENTRY], ipc)
+      : fork(SERVER_ENTRY, [], { execArgv, ...ipc });
     this.#child.on('message', (reply: Reply) => {
       this.#pending.get(reply.id)?.resolve(reply);
       this.#pending.delete(reply.id);

@@ -76,6 +76,7 @@ export interface Report {
     duration: number;
     pairs: number;
     revokeAmount: number;
+    pinning: string;
   };
   stores: StoreStatus[];
   scenarios: ScenarioResult[];
@@ -246,6 +247,7 @@ export function markdown(report: Report): string {
     `- autocannon in this process, each server in a child process; ${meta.connections} connections, ` +
       `runs of ${meta.duration} s (scenario 2: ${meta.revokeAmount.toLocaleString('en')} requests), ` +
       `${meta.pairs} baseline/revokit pairs (B R B R B R), medians reported; ratio = median of the per-pair ratios`,
+    `- CPU pinning: ${meta.pinning}`,
     '- Baseline: bare `node:http` handler reading the body, `URLSearchParams`, one Basic credential compared in constant time, SHA-256 digest looked up in a `Map`, 200 `{}` with the same headers',
     '',
   );

@@ -7,7 +7,8 @@
  * bench/results/ as JSON, markdown and an SVG chart.
  */
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -44,6 +45,8 @@ interface Settings {
   readonly bigSizes: readonly number[];
   readonly duration: number;
   readonly warmup: number;
+  /** Seconds of the first, unmeasured warm-up of each server, per path. */
+  readonly firstWarmup: number;
   readonly pairs: number;
   readonly connections: number;
   /** Requests of one scenario-2 run, each revoking a fresh token. */
@@ -60,6 +63,8 @@ interface Settings {
   readonly profileDir: string | undefined;
   /** Only time the seeding of each size (to plan a run), measure nothing. */
   readonly seedOnly: boolean;
+  /** Load generator on CPU 0; servers, database servers included, on the others. */
+  readonly pin: boolean;
 }
 
 function settingsFromArgs(): Settings {
@@ -67,6 +72,7 @@ function settingsFromArgs(): Settings {
     options: {
       quick: { type: 'boolean', default: false },
       'seed-only': { type: 'boolean', default: false },
+      pin: { type: 'boolean', default: false },
       stores: { type: 'string' },
       sizes: { type: 'string' },
       duration: { type: 'string' },
@@ -90,6 +96,7 @@ function settingsFromArgs(): Settings {
     bigSizes: sizes ? [] : quick ? [] : [1e7],
     duration: values.duration ? Number(values.duration) : quick ? 0.4 : 1,
     warmup: quick ? 0.2 : 0.3,
+    firstWarmup: quick ? 0.5 : 1,
     pairs: 3,
     connections: values.connections ? Number(values.connections) : 50,
     revokeAmount: quick ? 2000 : 5000,
@@ -102,6 +109,7 @@ function settingsFromArgs(): Settings {
     out: resolve(values.out ?? 'bench/results'),
     profileDir: values.profile ? resolve(values.profile) : undefined,
     seedOnly: values['seed-only'] ?? false,
+    pin: values.pin ?? false,
   };
 }
 
@@ -359,6 +367,22 @@ class Bench {
   }
 }
 
+/**
+ * Pins this process (the load generator, every thread) to CPU 0 and returns the CPUs the
+ * servers get: the rest. Without `taskset` or with one CPU, nothing is pinned.
+ */
+function pinLoadGenerator(): string | undefined {
+  const count = cpus().length;
+  if (count < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    log('taskset is not available: nothing pinned');
+    return undefined;
+  }
+  return count === 2 ? '1' : `1-${count - 1}`;
+}
+
 async function main(): Promise<void> {
   const settings = settingsFromArgs();
   log(`revokit bench, ${settings.mode} run: stores ${settings.stores.join(', ')}`);
@@ -367,16 +391,20 @@ async function main(): Promise<void> {
   await mkdir(runDir, { recursive: true });
   if (settings.profileDir) await mkdir(settings.profileDir, { recursive: true });
 
+  const serverCpus = settings.pin ? pinLoadGenerator() : undefined;
   await buildServer();
   log('compiled the server process (tsc)');
   let services: BenchServices | undefined;
   const targets: StoreUnderTest[] = [];
-  const baseline = new ServerProcess('baseline', { profileDir: settings.profileDir });
+  const baseline = new ServerProcess('baseline', {
+    profileDir: settings.profileDir,
+    cpus: serverCpus,
+  });
   try {
     baseline.port = (
       await baseline.call<{ port: number }>({ cmd: 'start', target: 'baseline' })
     ).port;
-    services = await startServices(settings.stores, runDir, log);
+    services = await startServices(settings.stores, runDir, log, serverCpus);
     for (const name of settings.stores) {
       const unavailable = services.unavailable.get(name);
       if (unavailable) {
@@ -390,7 +418,7 @@ async function main(): Promise<void> {
         postgresUrl: services.postgresUrl,
         redisUrl: services.redisUrl,
       };
-      const server = new ServerProcess(name, { profileDir: settings.profileDir });
+      const server = new ServerProcess(name, { profileDir: settings.profileDir, cpus: serverCpus });
       const reply = await server.request({ cmd: 'start', target: config });
       if (!reply.ok) {
         statuses.push({ name, status: 'not available', reason: reply.error ?? 'failed to start' });
@@ -410,6 +438,21 @@ async function main(): Promise<void> {
     }
 
     const bench = new Bench(settings, baseline);
+    // The load generator and every server start with cold JIT: the first runs of a fresh
+    // process are up to five times slower. Warm them all up once, unmeasured, on the
+    // paths of scenarios 1 and 3 (introspecting unknown tokens, revoking an unknown one).
+    if (!settings.seedOnly) {
+      const unknown = () => formBody(UNKNOWN_TOKEN);
+      for (const server of [baseline, ...targets.map((target) => target.server)]) {
+        for (const path of [INTROSPECT, REVOKE]) {
+          await runLoad(server, {
+            ...bench.spec(server.port, path, unknown),
+            duration: settings.firstWarmup,
+          });
+        }
+      }
+      log('warmed up the load generator and every server');
+    }
     // A store that fails mid-run is reported as failed; the others go on.
     const live = new Set(targets);
     const attempt = async (target: StoreUnderTest, step: () => Promise<void>) => {
@@ -461,6 +504,9 @@ async function main(): Promise<void> {
         duration: settings.duration,
         pairs: settings.pairs,
         revokeAmount: settings.revokeAmount,
+        pinning: serverCpus
+          ? `load generator on CPU 0, servers and database servers on CPU ${serverCpus} (taskset)`
+          : 'none: the scheduler places every process',
       },
       stores: statuses,
       scenarios: bench.scenarios,

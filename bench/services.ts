@@ -50,7 +50,15 @@ function asPostgres(command: string, args: string[]): [string, string[]] {
     : [command, args];
 }
 
-async function startPostgres(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+/** Runs a command on the given CPUs (`taskset -c`), or anywhere. */
+function pinned(cpus: string | undefined, [command, args]: [string, string[]]): [string, string[]] {
+  return cpus ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
+}
+
+async function startPostgres(
+  dir: string,
+  cpus: string | undefined,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const base = join(dir, 'postgres');
   const data = join(base, 'data');
   await mkdir(base, { recursive: true });
@@ -73,17 +81,21 @@ async function startPostgres(dir: string): Promise<{ url: string; stop: () => Pr
       '--no-sync',
     ]),
   );
+  // The postmaster and every backend it forks inherit the CPUs pg_ctl runs on.
   await run(
-    ...asPostgres(join(PG_BIN, 'pg_ctl'), [
-      '-D',
-      data,
-      '-l',
-      join(base, 'log'),
-      '-w',
-      '-o',
-      `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c max_connections=200`,
-      'start',
-    ]),
+    ...pinned(
+      cpus,
+      asPostgres(join(PG_BIN, 'pg_ctl'), [
+        '-D',
+        data,
+        '-l',
+        join(base, 'log'),
+        '-w',
+        '-o',
+        `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+        'start',
+      ]),
+    ),
   );
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -95,26 +107,31 @@ async function startPostgres(dir: string): Promise<{ url: string; stop: () => Pr
   };
 }
 
-async function startRedis(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startRedis(
+  dir: string,
+  cpus: string | undefined,
+): Promise<{ url: string; stop: () => Promise<void> }> {
   const base = join(dir, 'redis');
   await mkdir(base, { recursive: true });
   const port = await freePort();
   const child: ChildProcess = spawn(
-    REDIS_SERVER,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      base,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-    ],
+    ...pinned(cpus, [
+      REDIS_SERVER,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        base,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+      ],
+    ]),
     { stdio: 'ignore' },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -147,6 +164,7 @@ export async function startServices(
   stores: readonly StoreName[],
   dir: string,
   log: (message: string) => void,
+  cpus?: string | undefined,
 ): Promise<BenchServices> {
   const unavailable = new Map<StoreName, string>();
   const descriptions: Partial<Record<StoreName, string>> = {};
@@ -161,14 +179,14 @@ export async function startServices(
     }
     try {
       if (name === 'postgres') {
-        const pg = await startPostgres(dir);
+        const pg = await startPostgres(dir, cpus);
         postgresUrl = pg.url;
         stops.push(pg.stop);
         descriptions.postgres =
           'server started by the bench with default settings (fsync, synchronous_commit and full_page_writes on)';
         log(`postgres: listening at ${pg.url}`);
       } else if (name === 'redis') {
-        const redis = await startRedis(dir);
+        const redis = await startRedis(dir, cpus);
         redisUrl = redis.url;
         stops.push(redis.stop);
         descriptions.redis =
