@@ -6,33 +6,34 @@
  * processes; this process is the load generator (autocannon). Results go to
  * bench/results/ as JSON, markdown and an SVG chart.
  */
-import { mkdir } from 'node:fs/promises';
+
 import { execFileSync } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  buildServer,
   type LoadResult,
   type LoadSpec,
-  ServerProcess,
-  buildServer,
   post,
   runLoad,
+  ServerProcess,
 } from './load.js';
 import { type Interval, Population, uncovered } from './population.js';
 import {
   type CascadeResult,
+  hardware,
+  median,
   type Report,
   type ScenarioResult,
   type StoreStatus,
-  hardware,
-  median,
   summarize,
   writeReport,
 } from './report.js';
 import { type BenchServices, startServices } from './services.js';
 import { STORE_NAMES, type StoreConfig, type StoreName } from './stores.js';
-import { UNKNOWN_TOKEN, cascadeValue, formBody, revokedValue, tokenValue } from './tokens.js';
+import { cascadeValue, formBody, revokedValue, tokenValue, UNKNOWN_TOKEN } from './tokens.js';
 
 const REVOKE = '/oauth/revoke';
 const INTROSPECT = '/oauth/introspect';

@@ -4,11 +4,11 @@
  * purge, report CPU time, stop. Seeding goes through the store's `saveTokens` in bulk,
  * never through requests.
  */
-import { type Server, createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { toNodeHandler } from '../src/adapters/node.js';
-import { MemoryClientStore } from '../src/client-auth/client-store.js';
 import { clientFromMetadata } from '../src/client-auth/client.js';
+import { MemoryClientStore } from '../src/client-auth/client-store.js';
 import { createRevocationEndpoint } from '../src/rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../src/rfc7662/create-introspection-endpoint.js';
 import { AuthorizationServer } from '../src/server/authorization-server.js';
@@ -16,9 +16,9 @@ import type { StoredToken, TokenStore } from '../src/stores/token-store.js';
 import { type BaselineTokens, baselineHandler } from './baseline.js';
 import {
   type OpenedBenchStore,
+  openBenchStore,
   type StoreConfig,
   StoreNotAvailable,
-  openBenchStore,
 } from './stores.js';
 import {
   CLIENT_ID,
