@@ -97,7 +97,7 @@ function settingsFromArgs(): Settings {
     bigSizes: sizes ? [] : quick ? [] : [1e7],
     duration: values.duration ? Number(values.duration) : quick ? 0.4 : 1,
     warmup: quick ? 0.2 : 0.3,
-    firstWarmup: quick ? 0.5 : 1,
+    firstWarmup: 0.5,
     pairs: 3,
     connections: values.connections ? Number(values.connections) : 50,
     revokeAmount: quick ? 2000 : 5000,
@@ -483,6 +483,18 @@ async function main(): Promise<void> {
           }),
         ),
       );
+      // And every server lets the after-effects of the load finish, unmeasured.
+      const settled = performance.now();
+      await Promise.all([
+        baseline.call({ cmd: 'settle' }),
+        ...here.map((target) =>
+          attempt(target, async () => {
+            const { ms } = await target.server.call<{ ms: number }>({ cmd: 'settle' });
+            if (ms > 1000) log(`${target.name}: settled in ${(ms / 1000).toFixed(1)} s`);
+          }),
+        ),
+      ]);
+      log(`all settled in ${((performance.now() - settled) / 1000).toFixed(1)} s`);
       if (settings.seedOnly) continue;
       for (const target of here) {
         await attempt(target, () => bench.introspectActive(target));

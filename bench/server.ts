@@ -37,6 +37,7 @@ export type Command =
   | { cmd: 'seedRevoked'; count: number }
   | { cmd: 'seedCascade'; grant: string; size: number }
   | { cmd: 'purge' }
+  | { cmd: 'settle' }
   | { cmd: 'revokeGrantDirect'; grant: string }
   | { cmd: 'cpu' }
   | { cmd: 'stop' };
@@ -60,6 +61,7 @@ const SEEDING: Record<StoreConfig['name'], { batch: number; inFlight: number }> 
   redis: { batch: 2_000, inFlight: 1 },
 };
 let seeding = SEEDING.memory;
+let storeName: StoreConfig['name'] | undefined;
 
 let http: Server | undefined;
 let store: TokenStore | undefined;
@@ -90,6 +92,7 @@ async function start(
   }
   opened = await openBenchStore(target);
   seeding = SEEDING[target.name];
+  storeName = target.name;
   store = opened.store;
   const clients = new MemoryClientStore([
     await clientFromMetadata({
@@ -165,6 +168,36 @@ async function seed(from: number, to: number): Promise<{ inserted: number; ms: n
   return { inserted, ms: performance.now() - started };
 }
 
+/**
+ * Lets the after-effects of a bulk load finish before anything is measured, so that they
+ * do not land in another store's runs: the WAL checkpoint (SQLite), vacuum, statistics and
+ * checkpoint (PostgreSQL, whose autovacuum would otherwise wake up a minute later), the
+ * append-only file rewrite (Redis), and a full garbage collection of this process.
+ */
+async function settle(): Promise<void> {
+  const kind = opened ? storeName : undefined;
+  if (kind === 'sqlite') {
+    (store as unknown as { db: { pragma(p: string): unknown } }).db.pragma(
+      'wal_checkpoint(TRUNCATE)',
+    );
+  } else if (kind === 'postgres') {
+    const { pool } = store as unknown as { pool: { query(q: string): Promise<unknown> } };
+    await pool.query('VACUUM (ANALYZE)');
+    await pool.query('CHECKPOINT');
+  } else if (kind === 'redis') {
+    const { redis } = store as unknown as {
+      redis: { bgrewriteaof(): Promise<unknown>; info(section: string): Promise<string> };
+    };
+    await redis.bgrewriteaof().catch(() => {});
+    for (;;) {
+      const info = await redis.info('persistence');
+      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 async function handle(command: Command): Promise<unknown> {
   switch (command.cmd) {
     case 'start':
@@ -185,6 +218,11 @@ async function handle(command: Command): Promise<unknown> {
       const started = performance.now();
       const count = await store!.revokeGrant(`cascade-${command.grant}`, now());
       return { count, ms: performance.now() - started };
+    }
+    case 'settle': {
+      const started = performance.now();
+      await settle();
+      return { ms: performance.now() - started };
     }
     case 'purge': {
       const started = performance.now();
