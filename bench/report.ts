@@ -350,8 +350,6 @@ export function svg(report: Report): string {
     const y = (rps: number) => top + plotHeight - (rps / yMax) * plotHeight;
     parts.push(
       `<text x="${left + panelWidth / 2}" y="${top - 8}" text-anchor="middle" font-weight="bold">${scenario}. ${escapeXml(SCENARIOS[scenario])}</text>`,
-      `<line x1="${left}" y1="${top + plotHeight}" x2="${left + panelWidth}" y2="${top + plotHeight}" stroke="#333"/>`,
-      `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="#333"/>`,
     );
     for (let e = lo; e <= hi; e++) {
       const px = x(10 ** e);
@@ -368,6 +366,8 @@ export function svg(report: Report): string {
       );
     }
     parts.push(
+      `<line x1="${left}" y1="${top + plotHeight}" x2="${left + panelWidth}" y2="${top + plotHeight}" stroke="#333"/>`,
+      `<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotHeight}" stroke="#333"/>`,
       `<text x="${left + panelWidth / 2}" y="${top + plotHeight + 34}" text-anchor="middle">stored tokens</text>`,
       `<text transform="translate(${left - 58} ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle">req/s (median)</text>`,
     );
