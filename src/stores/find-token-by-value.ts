@@ -11,7 +11,7 @@ export async function findTokenByValue(
   store: TokenStore,
   value: string,
 ): Promise<StoredToken | undefined> {
-  return store.findToken(await sha256(value));
+  return lookupTokenByValue(store, value);
 }
 
 /**
