@@ -7,8 +7,15 @@ import { endpoint, routes } from '../../src/adapters/hono.js';
 import { toNodeListener } from '../../src/adapters/node.js';
 import type { Mounted } from '../support/endpoint-suite.js';
 import { assertError, assertRevoked200, runEndpointSuite } from '../support/endpoint-suite.js';
-import { form, send } from '../support/http-client.js';
-import { listen, revoke, type TestServer, testServer, warningsDuring } from './support.js';
+import { form } from '../support/http-client.js';
+import {
+  describeCustomRoute,
+  listen,
+  revoke,
+  type TestServer,
+  testServer,
+  warningsDuring,
+} from './support.js';
 
 // Issue #4: the whole endpoint suite through revokit/hono on node:http, with the node
 // bindings (`c.env.incoming`) that @hono/node-server and toNodeListener both hand over.
@@ -43,33 +50,10 @@ runEndpointSuite(
   { propertyRuns: 300 },
 );
 
-describe('Hono: one endpoint on a route of the app’s choosing (issue #4)', () => {
-  let t: TestServer;
-  let mounted: Mounted;
-  before(async () => {
-    t = await testServer();
-    const app = new Hono();
-    app.all('/auth/tokens/revoke', endpoint(t.server, 'revocation'));
-    mounted = await listen(createServer(toNodeListener(app.fetch)));
-  });
-  after(() => mounted.close());
-
-  it('revokes at /auth/tokens/revoke (RFC 7009 §2.1)', async () => {
-    const grant = await t.grant();
-    assertRevoked200(
-      await revoke(mounted.url, '/auth/tokens/revoke', form({ token: grant.access })),
-    );
-    assert.equal(await t.revoked(grant.access), true);
-  });
-  it('answers GET there with 405 and Allow: POST (contract row 1)', async () => {
-    const res = await send(mounted.url, { method: 'GET', path: '/auth/tokens/revoke' });
-    assertError(res, 405, 'invalid_request');
-    assert.equal(res.headers.allow, 'POST');
-  });
-  it('serves nothing at the default paths', async () => {
-    const res = await revoke(mounted.url, '/oauth/revoke', form({ token: 'x' }));
-    assert.equal(res.status, 404);
-  });
+describeCustomRoute('Hono', (server) => {
+  const app = new Hono();
+  app.all('/auth/tokens/revoke', endpoint(server, 'revocation'));
+  return listen(createServer(toNodeListener(app.fetch)));
 });
 
 for (const bindings of [true, false]) {

@@ -8,8 +8,15 @@ import { BodyAlreadyReadError } from '../../src/adapters/bridge.js';
 import { endpoint, mount, routes } from '../../src/adapters/koa.js';
 import type { Mounted } from '../support/endpoint-suite.js';
 import { assertError, assertRevoked200, runEndpointSuite } from '../support/endpoint-suite.js';
-import { form, send } from '../support/http-client.js';
-import { listen, revoke, type TestServer, testServer, warningsDuring } from './support.js';
+import { form } from '../support/http-client.js';
+import {
+  describeCustomRoute,
+  listen,
+  revoke,
+  type TestServer,
+  testServer,
+  warningsDuring,
+} from './support.js';
 
 // Issue #4: the whole endpoint suite through revokit/koa's routes middleware.
 runEndpointSuite('Koa 3: app.use(routes(server))', (server) => {
@@ -31,34 +38,11 @@ runEndpointSuite(
   { propertyRuns: 300 },
 );
 
-describe('Koa: one endpoint on a route of the app’s choosing (issue #4)', () => {
-  let t: TestServer;
-  let mounted: Mounted;
-  before(async () => {
-    t = await testServer();
-    const app = new Koa();
-    const revocation = endpoint(t.server, 'revocation');
-    app.use((ctx, next) => (ctx.path === '/auth/tokens/revoke' ? revocation(ctx, next) : next()));
-    mounted = await listen(createServer(app.callback()));
-  });
-  after(() => mounted.close());
-
-  it('revokes at /auth/tokens/revoke (RFC 7009 §2.1)', async () => {
-    const grant = await t.grant();
-    assertRevoked200(
-      await revoke(mounted.url, '/auth/tokens/revoke', form({ token: grant.access })),
-    );
-    assert.equal(await t.revoked(grant.access), true);
-  });
-  it('answers GET there with 405 and Allow: POST (contract row 1)', async () => {
-    const res = await send(mounted.url, { method: 'GET', path: '/auth/tokens/revoke' });
-    assertError(res, 405, 'invalid_request');
-    assert.equal(res.headers.allow, 'POST');
-  });
-  it('serves nothing at the default paths', async () => {
-    const res = await revoke(mounted.url, '/oauth/revoke', form({ token: 'x' }));
-    assert.equal(res.status, 404);
-  });
+describeCustomRoute('Koa', (server) => {
+  const app = new Koa();
+  const revocation = endpoint(server, 'revocation');
+  app.use((ctx, next) => (ctx.path === '/auth/tokens/revoke' ? revocation(ctx, next) : next()));
+  return listen(createServer(app.callback()));
 });
 
 describe('Koa: mount() leaves @koa/bodyparser to the app’s own routes (issue #4)', () => {
