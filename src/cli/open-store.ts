@@ -167,7 +167,10 @@ async function openSqlite(url: string): Promise<OpenedStore> {
       tokens: store,
       clients: store,
       description,
-      close: async () => void db.close(),
+      close: async () => {
+        store.close();
+        db.close();
+      },
     };
   } catch (error) {
     db.close();

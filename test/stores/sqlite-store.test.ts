@@ -62,13 +62,13 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     assert.equal(store.schemaVersion(), 0);
     store.migrate();
     store.migrate();
-    assert.equal(store.schemaVersion(), 2);
+    assert.equal(store.schemaVersion(), 3);
     const rows = db.prepare('SELECT version FROM revokit_migrations ORDER BY version').all();
-    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }]);
+    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
     db.close();
   });
 
-  it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
+  it('a database at version 1 upgrades to the latest (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
     const db = new Database(join(dir, 'v1.db'));
     // What revokit left at version 1: its migrations table, migration 1, and its rows.
     db.exec(`CREATE TABLE revokit_migrations (
@@ -93,7 +93,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     assert.equal(store.schemaVersion(), 1);
     store.migrate();
     store.migrate();
-    assert.equal(store.schemaVersion(), 2);
+    assert.equal(store.schemaVersion(), 3);
     assert.deepEqual(defined(store.getClient('v1-app')), {
       clientId: 'v1-app',
       clientSecretDigest: secret,
@@ -216,9 +216,10 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
         issuedAt: 1,
       })),
     );
-    // The third row to be updated fails, as a disk or a constraint would, mid-statement.
-    db.exec(`CREATE TRIGGER fail_mid_cascade BEFORE UPDATE ON revokit_tokens
-             WHEN OLD.id = '${ids[2]}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    // The cascade's one write fails after the marker row is in, as a disk or a constraint
+    // would, mid-statement.
+    db.exec(`CREATE TRIGGER fail_mid_cascade AFTER INSERT ON revokit_revoked_grants
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
     assert.throws(() => store.revokeGrant('g', 5), /injected failure/);
     for (const id of ids) assert.equal(store.findToken(id)?.revokedAt, undefined);
     db.exec('DROP TRIGGER fail_mid_cascade');
@@ -232,6 +233,112 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
       'the grant marker survived the rollback',
     );
     assert.equal(store.revokeGrant('g', 6), 5);
+    db.close();
+  });
+
+  it('a grant cascade writes one row, not one per token (issue #5 "Cascade")', async () => {
+    const db = new Database(join(dir, 'cascade.db'));
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const tokens = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => ({
+        id: await sha256(`cascade-${i}`),
+        type: 'access_token' as const,
+        clientId: 'c',
+        grantId: 'g',
+        issuedAt: 1,
+      })),
+    );
+    store.saveTokens(tokens);
+    const changes = () => db.prepare('SELECT total_changes()').pluck().get() as number;
+    const before = changes();
+    assert.equal(store.revokeGrant('g', 5), 1000);
+    assert.equal(changes() - before, 1, 'one marker row');
+    const marked = db.prepare('SELECT count(*) FROM revokit_tokens WHERE revoked_at IS NOT NULL');
+    assert.equal(marked.pluck().get(), 0, 'no token row rewritten');
+    for (const token of tokens) assert.equal(store.findToken(token.id)?.revokedAt, 5);
+    db.close();
+  });
+
+  it('revocations of one event-loop turn commit together, before any resolves, all or none (issue #5 "group commit")', async () => {
+    const file = join(dir, 'group.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const ids = await Promise.all(['a', 'b', 'c', 'd'].map((v) => sha256(`group-${v}`)));
+    store.saveTokens(
+      ids.map((id) => ({
+        id,
+        type: 'access_token' as const,
+        clientId: 'c',
+        grantId: id,
+        issuedAt: 1,
+      })),
+    );
+    const reader = new Database(file, { readonly: true });
+    const readBack = (id: string) =>
+      reader.prepare('SELECT revoked_at FROM revokit_tokens WHERE id = ?').pluck().get(id);
+    try {
+      db.exec(`CREATE TRIGGER fail_third BEFORE UPDATE ON revokit_tokens
+               WHEN OLD.id = '${ids[2]}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+      const failed = await Promise.allSettled(
+        ids.slice(0, 3).map((id) => store.revokeToken(id, 5)),
+      );
+      assert.deepEqual(
+        failed.map((r) => r.status),
+        ['rejected', 'rejected', 'rejected'],
+      );
+      for (const id of ids) assert.equal(readBack(id), null, 'nothing of the turn was written');
+      db.exec('DROP TRIGGER fail_third');
+      const counts = await Promise.all([...ids, ids[0]!].map((id) => store.revokeToken(id, 6)));
+      assert.deepEqual(counts, [1, 1, 1, 1, 0], 'a token revoked twice in one turn counts once');
+      // Resolved means committed: another connection sees every revocation.
+      for (const id of ids) assert.equal(readBack(id), 6);
+    } finally {
+      reader.close();
+      db.close();
+    }
+  });
+
+  it('revocations still waiting for their commit are written by close()', async () => {
+    const db = new Database(join(dir, 'close.db'));
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const id = await sha256('close-a');
+    store.saveTokens([{ id, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 }]);
+    const pending = store.revokeToken(id, 7);
+    store.close();
+    db.close();
+    assert.equal(await pending, 1);
+  });
+
+  it('a version 2 database with grants revoked row by row reads the same at version 3 (issue #5)', async () => {
+    const db = new Database(join(dir, 'v2.db'));
+    db.exec(`CREATE TABLE revokit_migrations (
+      version INTEGER PRIMARY KEY NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    for (const version of [1, 2]) {
+      db.exec(SQLITE_MIGRATIONS.find((m) => m.version === version)!.sql);
+      db.prepare('INSERT INTO revokit_migrations (version, applied_at) VALUES (?, 0)').run(version);
+    }
+    const [a, b, live] = await Promise.all(['a', 'b', 'live'].map((v) => sha256(`v2-${v}`)));
+    // What version 2's cascade left: the marker, and every token row revoked.
+    const insert = db.prepare(
+      `INSERT INTO revokit_tokens (id, type, client_id, grant_id, issued_at, revoked_at)
+       VALUES (?, 'access_token', 'c', ?, 1, ?)`,
+    );
+    insert.run(a, 'g', 7);
+    insert.run(b, 'g', 7);
+    insert.run(live, 'other', null);
+    db.prepare("INSERT INTO revokit_revoked_grants (grant_id, revoked_at) VALUES ('g', 7)").run();
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    assert.equal(store.schemaVersion(), 3);
+    assert.equal(store.findToken(a!)?.revokedAt, 7);
+    assert.equal(store.findToken(b!)?.revokedAt, 7);
+    assert.equal(store.findToken(live!)?.revokedAt, undefined);
+    assert.equal(store.revokeGrant('g', 9), 0, 'already revoked');
     db.close();
   });
 

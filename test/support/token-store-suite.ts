@@ -218,6 +218,38 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
       it('revoking a grant nobody has stored revokes nothing', async () => {
         assert.equal(await store.revokeGrant(uid('grant'), now()), 0);
       });
+      it('a token of a revoked grant is revoked already: revoking it counts 0 and keeps the grant time (issue #5 "Cascade")', async () => {
+        const grant = await makeGrant({ generations: 2 });
+        await store.saveTokens(grant.tokens);
+        const at = now() - 20;
+        assert.equal(await store.revokeGrant(grant.grantId, at), 4);
+        assert.equal(await store.revokeToken(grant.tokens[0]!.id, now()), 0);
+        assert.equal(await store.revokeWhere?.({ clientId: grant.tokens[0]!.clientId }, now()), 0);
+        await assertAllRevoked(store, grant.tokens, at);
+      });
+      it('a 10,000-token grant is revoked at once, every token counted once (issue #5 "Cascade")', async () => {
+        const grantId = uid('grant');
+        const clientId = uid('client');
+        const tokens: StoredToken[] = [];
+        for (let i = 0; i < 10_000; i++) {
+          tokens.push({
+            id: await digest('big'),
+            type: i % 2 ? 'refresh_token' : 'access_token',
+            clientId,
+            grantId,
+            issuedAt: now() - 60,
+          });
+        }
+        await store.saveTokens(tokens);
+        const first = now() - 30;
+        await store.revokeToken(tokens[5]!.id, first);
+        const at = now();
+        assert.equal(await store.revokeGrant(grantId, at), 9_999);
+        for (const token of [tokens[0]!, tokens[4_999]!, tokens[9_999]!]) {
+          assert.equal(await revokedAt(store, token.id), at);
+        }
+        assert.equal(await revokedAt(store, tokens[5]!.id), first);
+      });
     });
 
     describe('issue #3: idempotent revocation (RFC 7009 §2.2: already revoked answers 200)', () => {
@@ -305,6 +337,19 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         const purged = await store.purge!({ expiredBefore: t - 1000 });
         assert.ok(purged >= accessTokens.length, `purged ${purged}`);
         assert.equal(await store.findToken(accessTokens[0]!.id), undefined);
+      });
+      it('a token without expiry goes once its grant was revoked before the cutoff (issue #5 "Cascade")', async () => {
+        const t = now();
+        const old = await makeGrant({ expiresIn: 7200 });
+        const recent = await makeGrant({ expiresIn: 7200 });
+        await store.saveTokens([...old.tokens, ...recent.tokens]);
+        await store.revokeGrant(old.grantId, t - 3000);
+        await store.revokeGrant(recent.grantId, t - 100);
+        await store.purge!({ expiredBefore: t - 1000, batchSize: 1 });
+        const [oldAccess, oldRefresh] = old.tokens;
+        assert.ok(await store.findToken(oldAccess!.id), 'an unexpired access token stays');
+        assert.equal(await store.findToken(oldRefresh!.id), undefined, 'the refresh token went');
+        for (const kept of recent.tokens) assert.ok(await store.findToken(kept.id));
       });
       it('a purged grant can be revoked again without error', async () => {
         const grant = await makeGrant({ expiresIn: -2000 });

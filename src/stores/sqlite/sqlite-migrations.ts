@@ -46,4 +46,15 @@ CREATE TABLE revokit_clients (
 ALTER TABLE revokit_clients ADD COLUMN jwks TEXT;
 `,
   },
+  {
+    // Version 3: a grant cascade marks the grant only, and lookups read a token of a marked
+    // grant as revoked (issue #5: a 10,000-token cascade wrote 10,000 scattered rows). The
+    // version bump is what matters: a revokit that knows only version 2 would read such
+    // tokens as active, so it must refuse this database. The index lets purge find
+    // the grants revoked before its cutoff without reading every marker.
+    version: 3,
+    sql: `
+CREATE INDEX revokit_revoked_grants_revoked_at ON revokit_revoked_grants (revoked_at);
+`,
+  },
 ];

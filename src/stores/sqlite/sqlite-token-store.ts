@@ -26,6 +26,13 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 type Database = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
+interface PendingRevocation {
+  readonly id: string;
+  readonly at: number | null;
+  resolve(count: number): void;
+  reject(error: unknown): void;
+}
+
 /** Options of {@link SqliteTokenStore}. */
 export interface SqliteTokenStoreOptions {
   /**
@@ -42,7 +49,17 @@ const FILTER_COLUMNS = [
   ['grantId', 'grant_id'],
 ] as const;
 
-const SELECT_TOKEN = `SELECT ${TOKEN_COLUMNS.join(', ')} FROM revokit_tokens WHERE id = ?`;
+// A cascade marks the grant only (one row, however many tokens it holds), so a token's
+// revocation is its own, else its grant's.
+const SELECT_TOKEN = `SELECT ${TOKEN_COLUMNS.map((column) =>
+  column === 'revoked_at' ? 'COALESCE(t.revoked_at, g.revoked_at) AS revoked_at' : `t.${column}`,
+).join(', ')}
+  FROM revokit_tokens t LEFT JOIN revokit_revoked_grants g ON g.grant_id = t.grant_id
+  WHERE t.id = ?`;
+
+/** Tokens of a revoked grant are revoked already: a later revocation must not count them. */
+const GRANT_LIVE = `NOT EXISTS (SELECT 1 FROM revokit_revoked_grants g
+  WHERE g.grant_id = revokit_tokens.grant_id)`;
 
 /**
  * A {@link TokenStore} and {@link WritableClientStore} on SQLite through `better-sqlite3`:
@@ -129,13 +146,41 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
     return row ? tokenFromRow(id, row) : undefined;
   }
 
-  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
-  revokeToken(id: string, at: number): number {
-    return this.#s.revokeToken.run(wholeSeconds(at), id).changes;
+  /**
+   * Revokes one token. Revocations asked for in the same turn of the event loop are written
+   * in one transaction, committed before any of them resolves (group commit): a commit
+   * costs about five times what the row does, and under load many requests arrive in one
+   * turn. If the transaction fails, every revocation in it rejects and none is written.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  revokeToken(id: string, at: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(this.#flush);
+      this.#pending.push({ id, at: wholeSeconds(at), resolve, reject });
+    });
   }
 
+  #pending: PendingRevocation[] = [];
+
+  readonly #flush = (): void => {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    let counts: number[];
+    try {
+      counts = this.#s.revokeTokens.immediate(batch);
+    } catch (error) {
+      for (const revocation of batch) revocation.reject(error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(counts[i]!);
+  };
+
   /**
-   * Marks the grant and every token in it revoked, in one transaction.
+   * Marks the grant revoked: one row, whatever the grant holds, so a cascade of 10,000
+   * tokens costs what a cascade of one does. Lookups read a token of a marked grant as
+   * revoked; the count is of its tokens not revoked before, in the same transaction.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
@@ -165,7 +210,8 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
     if (!statement) {
       const where = present.map(([, column]) => `${column} = ?`).join(' AND ');
       statement = this.db.prepare(
-        `UPDATE revokit_tokens SET revoked_at = ? WHERE ${where} AND revoked_at IS NULL`,
+        `UPDATE revokit_tokens SET revoked_at = ?
+         WHERE ${where} AND revoked_at IS NULL AND ${GRANT_LIVE}`,
       );
       this.#filterStatements.set(shape, statement);
     }
@@ -184,7 +230,7 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
     const limit = Math.max(1, Math.floor(batchSize));
     let total = 0;
     for (;;) {
-      const deleted = this.#s.purgeTokens.run(cutoff, cutoff, limit).changes;
+      const deleted = this.#s.purgeTokens.run({ cutoff, limit }).changes;
       total += deleted;
       if (deleted < limit) break;
       await new Promise((resolve) => setImmediate(resolve));
@@ -212,21 +258,26 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
     return this.#s.saveClient.immediate(client);
   }
 
-  /** Nothing to release: the `Database` stays the caller's to close. */
-  close(): void {}
+  /**
+   * Writes revocations still waiting for their turn's commit; the `Database` stays the
+   * caller's to close.
+   */
+  close(): void {
+    this.#flush();
+  }
 }
 
 function prepare(db: Database) {
   const find = db.prepare(SELECT_TOKEN);
   const revokeToken = db.prepare(
-    'UPDATE revokit_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    `UPDATE revokit_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL AND ${GRANT_LIVE}`,
   );
   const markGrant = db.prepare(
     'INSERT INTO revokit_revoked_grants (grant_id, revoked_at) VALUES (?, ?) ON CONFLICT (grant_id) DO NOTHING',
   );
-  const revokeGrantTokens = db.prepare(
-    'UPDATE revokit_tokens SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL',
-  );
+  const countLive = db
+    .prepare('SELECT count(*) FROM revokit_tokens WHERE grant_id = ? AND revoked_at IS NULL')
+    .pluck();
   const insertToken = db.prepare(
     `INSERT INTO revokit_tokens (id, ${TOKEN_COLUMNS.join(', ')})
      VALUES (?, ?, ?, ?, ?, ?,
@@ -235,10 +286,13 @@ function prepare(db: Database) {
   );
   const purgeTokens = db.prepare(
     `DELETE FROM revokit_tokens WHERE id IN (
-       SELECT id FROM revokit_tokens WHERE expires_at < ?
+       SELECT id FROM revokit_tokens WHERE expires_at < @cutoff
        UNION ALL
-       SELECT id FROM revokit_tokens WHERE expires_at IS NULL AND revoked_at < ?
-       LIMIT ?)`,
+       SELECT id FROM revokit_tokens WHERE expires_at IS NULL AND revoked_at < @cutoff
+       UNION ALL
+       SELECT t.id FROM revokit_revoked_grants g JOIN revokit_tokens t ON t.grant_id = g.grant_id
+       WHERE g.revoked_at < @cutoff AND t.expires_at IS NULL AND t.revoked_at IS NULL
+       LIMIT @limit)`,
   );
   const purgeGrants = db.prepare(
     `DELETE FROM revokit_revoked_grants WHERE grant_id IN (
@@ -260,13 +314,15 @@ function prepare(db: Database) {
 
   return {
     find,
-    revokeToken,
+    revokeTokens: db.transaction((batch: readonly PendingRevocation[]): number[] =>
+      batch.map(({ id, at }) => revokeToken.run(at, id).changes),
+    ),
     purgeTokens,
     purgeGrants,
     getClient,
     revokeGrant: db.transaction((grantId: string, at: number | null): number => {
-      markGrant.run(grantId, at);
-      return revokeGrantTokens.run(at, grantId).changes;
+      if (markGrant.run(grantId, at).changes === 0) return 0;
+      return countLive.get(grantId) as number;
     }),
     saveTokens: db.transaction((tokens: readonly StoredToken[]): number => {
       let inserted = 0;
