@@ -40,11 +40,11 @@ export function writeNodeResponse(res: NodeResponse, response: EndpointResponse)
     return;
   }
   // With its length known, Node sends head and body in one write instead of chunked
-  // framing (a size line, the body, a last empty chunk: a writev per answer).
-  const headers = {
-    ...response.headers,
-    'content-length': String(Buffer.byteLength(response.body)),
-  };
+  // framing (a size line, the body, a last empty chunk: a writev per answer). Copied with
+  // Object.assign, not spread: on Node 20 an object spread from a fresh object made
+  // writeHead cost ~10 µs more per answer (bench, issue #5), a third of a bare handler.
+  const headers = Object.assign({}, response.headers);
+  headers['content-length'] = String(Buffer.byteLength(response.body));
   (res as ServerResponse).writeHead(response.status, headers);
   res.end(response.body);
 }
