@@ -256,7 +256,7 @@ describe('issue #3 "Migrations": revokit migrate', () => {
       assert.match(run.stdout, /up to date/);
     }
     const db = new Database(join(dir, 'm.db'));
-    assert.equal(new SqliteTokenStore(db).schemaVersion(), 2);
+    assert.equal(new SqliteTokenStore(db).schemaVersion(), 3);
     db.close();
   });
 });
