@@ -12,6 +12,7 @@ import { ClientRecordError } from '../../src/stores/client-record.js';
 import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres-migrations.js';
 import { PostgresTokenStore } from '../../src/stores/postgres/postgres-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
+import type { StoredToken } from '../../src/stores/token-store.js';
 import { postgresForTests, type Service, startPostgres } from '../support/services.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
@@ -39,8 +40,8 @@ function databaseUrl(database: string): string {
 }
 
 /** A pool on a database of its own, so each block starts from an empty schema. */
-async function pool(database = 'postgres'): Promise<pg.Pool> {
-  const created = new pg.Pool({ connectionString: databaseUrl(database), max: 10 });
+async function pool(database = 'postgres', max = 10): Promise<pg.Pool> {
+  const created = new pg.Pool({ connectionString: databaseUrl(database), max });
   created.on('error', () => {});
   pools.push(created);
   return created;
@@ -100,11 +101,11 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 0);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 2);
+    assert.equal(await stores[0]!.schemaVersion(), 3);
     const { rows } = await stores[0]!.pool.query(
       'SELECT version FROM revokit_migrations ORDER BY version',
     );
-    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }]);
+    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
   });
 
   it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
@@ -132,7 +133,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 1);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 2);
+    assert.equal(await stores[0]!.schemaVersion(), 3);
     const store = stores[0]!;
     assert.deepEqual(defined(await store.getClient('v1-app')), {
       clientId: 'v1-app',
@@ -219,15 +220,21 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
       issuedAt: 1,
     }));
     await store.saveTokens(tokens);
+    // The cascade's one write is the grant's marker: fail right after it is written.
     await store.pool.query(`
       CREATE FUNCTION fail_mid_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected failure'; END $$;
-      CREATE TRIGGER fail_mid_cascade BEFORE UPDATE ON revokit_tokens
-      FOR EACH ROW WHEN (OLD.id = 'half-a2') EXECUTE FUNCTION fail_mid_cascade();`);
+      CREATE TRIGGER fail_mid_cascade AFTER UPDATE ON revokit_grants
+      FOR EACH ROW WHEN (NEW.grant_id = 'g' AND NEW.revoked_at IS NOT NULL)
+      EXECUTE FUNCTION fail_mid_cascade();`);
     await assert.rejects(store.revokeGrant('g', 5), /injected failure/);
     for (const token of tokens)
       assert.equal((await store.findToken(token.id))?.revokedAt, undefined);
-    await store.pool.query('DROP TRIGGER fail_mid_cascade ON revokit_tokens');
+    const marker = await store.pool.query(
+      "SELECT revoked_at FROM revokit_grants WHERE grant_id = 'g'",
+    );
+    assert.deepEqual(marker.rows, [{ revoked_at: null }], 'the grant is not marked');
+    await store.pool.query('DROP TRIGGER fail_mid_cascade ON revokit_grants');
     await store.saveTokens([{ ...tokens[0]!, id: 'half-late' }]);
     assert.equal((await store.findToken('half-late'))?.revokedAt, undefined);
     assert.equal(await store.revokeGrant('g', 6), 5);
@@ -253,12 +260,12 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
         issuedAt: 1,
       }));
       await store.saveTokens(tokens);
-      // Another session holds one token's row: the cascade updates the rows before it,
-      // then waits on it, its transaction open, when the server goes down.
+      // Another session holds the grant's row: the cascade takes the grant's advisory lock,
+      // then waits on the row, its transaction open, when the server goes down.
       const holder = await b.connect();
       holder.on('error', () => {});
       await holder.query('BEGIN');
-      await holder.query("SELECT 1 FROM revokit_tokens WHERE id = 'stop-4' FOR UPDATE");
+      await holder.query("SELECT 1 FROM revokit_grants WHERE grant_id = 'g' FOR UPDATE");
       const cascade = store.revokeGrant('g', 5).then(
         () => 'committed',
         () => 'failed',
@@ -317,6 +324,215 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     await assert.rejects(store.findToken('x'));
     assert.ok(Date.now() - started < 2000);
     await dead.end();
+  });
+});
+
+/** `n` tokens of one grant, ids `${prefix}-0` on. */
+function grantTokens(prefix: string, grantId: string, n: number, extra: Partial<StoredToken> = {}) {
+  return Array.from(
+    { length: n },
+    (_, i): StoredToken => ({
+      id: `${prefix}-${i}`,
+      type: i % 2 ? 'refresh_token' : 'access_token',
+      clientId: 'c',
+      grantId,
+      issuedAt: 1,
+      ...extra,
+    }),
+  );
+}
+
+/** Rows updated in a table, as the statistics have them once flushed. */
+async function rowsUpdated(db: pg.Pool, table: string): Promise<number> {
+  await db.query('SELECT pg_stat_force_next_flush()');
+  const { rows } = await db.query(
+    'SELECT n_tup_upd::int AS n FROM pg_stat_user_tables WHERE relname = $1',
+    [table],
+  );
+  return rows[0].n;
+}
+
+describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schema version 3)', () => {
+  it('revoking a 10,000-token grant writes one grant row, not 10,000 token rows, and every token reads revoked', async () => {
+    const database = await freshDatabase();
+    // One connection: the statistics it flushes are those of the cascade.
+    const db = await pool(database, 1);
+    const store = new PostgresTokenStore(db);
+    await store.migrate();
+    const tokens = grantTokens('big', 'big', 10_000);
+    await store.saveTokens([...tokens, ...grantTokens('other', 'other', 4)]);
+    const before = {
+      tokens: await rowsUpdated(db, 'revokit_tokens'),
+      grants: await rowsUpdated(db, 'revokit_grants'),
+    };
+    assert.equal(await store.revokeGrant('big', 5), 10_000);
+    assert.equal((await rowsUpdated(db, 'revokit_tokens')) - before.tokens, 0);
+    assert.equal((await rowsUpdated(db, 'revokit_grants')) - before.grants, 1);
+    const own = await db.query(
+      "SELECT count(*)::int AS n FROM revokit_tokens WHERE grant_id = 'big' AND revoked_at IS NOT NULL",
+    );
+    assert.equal(own.rows[0].n, 0, 'token rows keep their own revoked_at NULL');
+    for (const token of [tokens[0]!, tokens[4999]!, tokens[9999]!]) {
+      assert.equal((await store.findToken(token.id))?.revokedAt, 5, token.id);
+    }
+    assert.equal((await store.findToken('other-0'))?.revokedAt, undefined);
+    assert.equal(await store.revokeGrant('big', 6), 0);
+    assert.equal((await store.findToken(tokens[0]!.id))?.revokedAt, 5, 'the first time stays');
+  });
+
+  it('revoking a token of a revoked grant counts 0 and keeps the grant’s time', async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    const tokens = grantTokens('rt', 'g', 3);
+    await store.saveTokens(tokens);
+    assert.equal(await store.revokeToken('rt-0', 3), 1);
+    assert.equal(await store.revokeGrant('g', 5), 2);
+    assert.equal(await store.revokeToken('rt-1', 9), 0);
+    assert.equal((await store.findToken('rt-0'))?.revokedAt, 3, 'revoked before the grant');
+    assert.equal((await store.findToken('rt-1'))?.revokedAt, 5);
+    const own = await store.pool.query("SELECT revoked_at FROM revokit_tokens WHERE id = 'rt-1'");
+    assert.deepEqual(own.rows, [{ revoked_at: null }], 'the token row was not written');
+    assert.equal(await store.revokeWhere({ clientId: 'c' }, 9), 0);
+  });
+
+  it('a database at version 2 with grants revoked the old way upgrades to version 3 and reads the same', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database);
+    // What revokit left at version 2: migrations 1 and 2, tokens saved and revoked by them.
+    await db.query(`CREATE TABLE revokit_migrations (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    for (const version of [1, 2]) {
+      await db.query(POSTGRES_MIGRATIONS.find((m) => m.version === version)!.sql);
+      await db.query('INSERT INTO revokit_migrations (version) VALUES ($1)', [version]);
+    }
+    const old = new PostgresTokenStore(db);
+    const revoked = grantTokens('old', 'old', 4);
+    const live = grantTokens('live', 'live', 4, { expiresAt: 4102444800 });
+    await old.saveTokens([...revoked, ...live]);
+    // Version 2's statements: one token, then its grant, rewriting each token row.
+    await db.query("UPDATE revokit_tokens SET revoked_at = 3 WHERE id = 'old-0'");
+    await db.query("SELECT revokit_revoke_grant('old', 5)");
+    await db.query("UPDATE revokit_tokens SET revoked_at = 4 WHERE id = 'live-3'");
+    // A token inserted by hand, without its grant's row.
+    await db.query(
+      `INSERT INTO revokit_tokens (id, type, client_id, grant_id, issued_at)
+       VALUES ('rowless', 'refresh_token', 'c', 'rowless', 1)`,
+    );
+    const ids = [...revoked, ...live].map((token) => token.id).concat('rowless');
+    const read = async (store: PostgresTokenStore) =>
+      Promise.all(ids.map(async (id) => defined(await store.findToken(id))));
+    const atVersion2 = await read(old);
+    // Version 2 read each token's own row.
+    const own = await db.query<{ id: string; revoked_at: string | null }>(
+      'SELECT id, revoked_at FROM revokit_tokens',
+    );
+    for (const token of atVersion2) {
+      const row = own.rows.find((r) => r.id === token?.id);
+      assert.equal(token?.revokedAt, row?.revoked_at == null ? undefined : Number(row.revoked_at));
+    }
+    assert.deepEqual(
+      atVersion2.map((token) => token?.revokedAt),
+      [3, 5, 5, 5, undefined, undefined, undefined, 4, undefined],
+    );
+
+    // Two servers of the new version start together on the old database.
+    const stores = [new PostgresTokenStore(db), new PostgresTokenStore(await pool(database))];
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[1]!.migrate();
+    assert.equal(await stores[0]!.schemaVersion(), 3);
+    const store = stores[1]!;
+    assert.deepEqual(await read(store), atVersion2);
+    assert.equal(await store.revokeGrant('old', 9), 0);
+    assert.equal(await store.revokeToken('old-1', 9), 0);
+    await store.saveTokens(grantTokens('late', 'old', 1));
+    assert.equal((await store.findToken('late-0'))?.revokedAt, 5);
+    assert.equal(await store.revokeGrant('live', 7), 3);
+    assert.equal(await store.revokeWhere({ clientId: 'c' }, 8), 1, 'the token without a grant row');
+    const after = await read(store);
+    assert.deepEqual(
+      after.map((token) => token?.revokedAt),
+      [3, 5, 5, 5, 7, 7, 7, 4, 8],
+    );
+  });
+
+  it('purge deletes a token without expiry whose grant was revoked before the cutoff, and its grant only once no token is left', async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    await store.saveTokens([
+      ...grantTokens('early', 'early', 7),
+      ...grantTokens('late', 'late', 3),
+      ...grantTokens('live', 'live', 3),
+      // The grant goes early, one of its tokens stays: it expires after the cutoff.
+      ...grantTokens('mixed', 'mixed', 2),
+      ...grantTokens('mixed-kept', 'mixed', 1, { expiresAt: 2000 }),
+    ]);
+    await store.revokeGrant('early', 100);
+    await store.revokeGrant('mixed', 100);
+    await store.revokeGrant('late', 1500);
+    assert.equal(await store.purge({ expiredBefore: 1000, batchSize: 2 }), 9);
+    for (const id of ['early-0', 'early-6', 'mixed-0', 'mixed-1']) {
+      assert.equal(await store.findToken(id), undefined, id);
+    }
+    assert.equal((await store.findToken('late-0'))?.revokedAt, 1500);
+    assert.equal((await store.findToken('live-0'))?.revokedAt, undefined);
+    assert.equal((await store.findToken('mixed-kept-0'))?.revokedAt, 100, 'its marker stays');
+    const { rows } = await store.pool.query(
+      'SELECT grant_id FROM revokit_grants ORDER BY grant_id',
+    );
+    assert.deepEqual(
+      rows.map((row) => row.grant_id),
+      ['late', 'live', 'mixed'],
+    );
+    assert.equal(await store.purge({ expiredBefore: 1000, batchSize: 2 }), 0);
+  });
+
+  it('a bulk revocation waits for no rotation, and a cascade of its grants waits for it', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database);
+    const store = new PostgresTokenStore(db);
+    await store.migrate();
+    await store.saveTokens(grantTokens('held', 'g', 2));
+    // The lock revokeWhere holds on each grant of its tokens until it commits.
+    const holder = await db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM revokit_grants WHERE grant_id = 'g' FOR KEY SHARE");
+      assert.equal(await store.saveTokens(grantTokens('rotated', 'g', 1)), 1);
+      const cascade = store.revokeGrant('g', 5);
+      await eventuallyWaiting(db);
+      await holder.query('COMMIT');
+      assert.equal(await cascade, 3);
+    } finally {
+      holder.release();
+    }
+  });
+
+  it('a bulk revocation over more grants than the lock table holds advisory locks succeeds', {
+    timeout: 120_000,
+  }, async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    const n = 60_000;
+    const tokens = Array.from(
+      { length: n },
+      (_, i): StoredToken => ({
+        id: `wide-${i}`,
+        type: 'refresh_token',
+        clientId: 'wide',
+        grantId: `wide-${i}`,
+        issuedAt: 1,
+      }),
+    );
+    await store.saveTokens(tokens);
+    await store.revokeGrant('wide-7', 4);
+    assert.equal(await store.revokeWhere({ clientId: 'wide' }, 5), n - 1);
+    assert.equal((await store.findToken('wide-7'))?.revokedAt, 4);
+    assert.equal((await store.findToken(`wide-${n - 1}`))?.revokedAt, 5);
   });
 });
 

@@ -75,4 +75,70 @@ $$;
 ALTER TABLE revokit_clients ADD COLUMN IF NOT EXISTS jwks text;
 `,
   },
+  {
+    // Version 3 (issue #5 "Cascade"): a grant is revoked by its marker alone. Rewriting
+    // every token row of a 10,000-token grant (non-HOT, six indexes) cost ~330 ms; now
+    // lookups read COALESCE(token, grant) and the cascade writes one row. Token rows
+    // revoked the old way keep their own time, which wins, so nothing is rewritten here.
+    //
+    // Counting stays exact without token row locks because every writer of a token's
+    // revocation is serialised against the cascade of its grant, by one of two locks the
+    // cascade takes: the grant's advisory lock (7009, hashtext(grant_id)), exclusive for
+    // the cascade and shared for revokeToken, which costs no row write; and the grant row
+    // FOR UPDATE, which the bulk revocation's FOR KEY SHARE waits for (row locks, unlike
+    // advisory locks, do not fill the shared lock table however many grants it covers).
+    // Rotations (FOR NO KEY UPDATE of the grant row) still wait for the cascade and not
+    // for bulk revocations. Whichever lock comes second, the later statement runs in a
+    // fresh READ COMMITTED snapshot and sees the other's commit.
+    version: 3,
+    sql: `
+CREATE OR REPLACE FUNCTION revokit_revoke_grant(p_grant_id text, p_at bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  previous bigint;
+  n integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock(7009, hashtext(p_grant_id));
+  -- Usually one statement; the loop covers a grant row that does not exist yet or that a
+  -- purge deleted in between (purge deletes only grants without tokens).
+  LOOP
+    SELECT revoked_at INTO previous FROM revokit_grants
+    WHERE grant_id = p_grant_id FOR UPDATE;
+    EXIT WHEN FOUND;
+    INSERT INTO revokit_grants (grant_id) VALUES (p_grant_id) ON CONFLICT (grant_id) DO NOTHING;
+  END LOOP;
+  IF previous IS NOT NULL THEN
+    RETURN 0;
+  END IF;
+  UPDATE revokit_grants SET revoked_at = p_at WHERE grant_id = p_grant_id;
+  SELECT count(*) INTO n FROM revokit_tokens
+  WHERE grant_id = p_grant_id AND revoked_at IS NULL;
+  RETURN n;
+END
+$$;
+
+-- A token of a revoked grant is already revoked: it is not marked again, nor counted.
+CREATE FUNCTION revokit_revoke_token(p_id text, p_at bigint) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  v_grant_id text;
+  v_revoked_at bigint;
+  n integer;
+BEGIN
+  SELECT grant_id, revoked_at INTO v_grant_id, v_revoked_at FROM revokit_tokens WHERE id = p_id;
+  -- A revocation is never undone, so one already recorded needs no lock.
+  IF NOT FOUND OR v_revoked_at IS NOT NULL THEN
+    RETURN 0;
+  END IF;
+  PERFORM pg_advisory_xact_lock_shared(7009, hashtext(v_grant_id));
+  UPDATE revokit_tokens SET revoked_at = p_at
+  WHERE id = p_id AND revoked_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM revokit_grants g
+                    WHERE g.grant_id = v_grant_id AND g.revoked_at IS NOT NULL);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+`,
+  },
 ];
