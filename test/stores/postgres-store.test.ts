@@ -208,6 +208,77 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await store.saveTokens(tokens), 35);
   });
 
+  it('lookups of one event-loop turn are one query, each answered its own (issue #5 "batching")', async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    const tokens = Array.from({ length: 6 }, (_, i) => ({
+      id: `batch-${i}`,
+      type: 'access_token' as const,
+      clientId: `c${i}`,
+      grantId: `g${i}`,
+      issuedAt: 1,
+    }));
+    await store.saveTokens(tokens);
+    await store.revokeGrant('g2', 9);
+    const queried: string[] = [];
+    const query = store.pool.query.bind(store.pool);
+    store.pool.query = ((config: { name?: string }, ...rest: unknown[]) => {
+      if (typeof config === 'object' && config?.name) queried.push(config.name);
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as typeof store.pool.query;
+    const found = await Promise.all(
+      ['batch-0', 'batch-2', 'nothing', 'batch-5', 'batch-0'].map((id) => store.findToken(id)),
+    );
+    assert.deepEqual(queried, ['revokit_find_tokens'], 'one query for the turn');
+    assert.deepEqual(
+      found.map((t) => t?.clientId),
+      ['c0', 'c2', undefined, 'c5', 'c0'],
+    );
+    assert.equal(found[1]?.revokedAt, 9, 'the grant marker is read in a batch too');
+    assert.equal(found[0]?.revokedAt, undefined);
+  });
+
+  it('revocations of one turn are one transaction: each token counted once, all or none (issue #5 "group commit")', async () => {
+    const database = await freshDatabase();
+    const store = new PostgresTokenStore(await pool(database));
+    await store.migrate();
+    const tokens = Array.from({ length: 5 }, (_, i) => ({
+      id: `gc-${i}`,
+      type: 'access_token' as const,
+      clientId: 'c',
+      grantId: i === 4 ? 'revoked-grant' : `g${i}`,
+      issuedAt: 1,
+    }));
+    await store.saveTokens(tokens);
+    await store.revokeGrant('revoked-grant', 3);
+    await store.pool.query(`
+      CREATE FUNCTION fail_gc() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+      CREATE TRIGGER fail_gc BEFORE UPDATE ON revokit_tokens
+      FOR EACH ROW WHEN (OLD.id = 'gc-2') EXECUTE FUNCTION fail_gc();`);
+    const failed = await Promise.allSettled(
+      ['gc-0', 'gc-1', 'gc-2'].map((id) => store.revokeToken(id, 5)),
+    );
+    assert.deepEqual(
+      failed.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
+    for (const token of tokens.slice(0, 4)) {
+      assert.equal((await store.findToken(token.id))?.revokedAt, undefined, token.id);
+    }
+    await store.pool.query('DROP TRIGGER fail_gc ON revokit_tokens');
+    const counts = await Promise.all(
+      ['gc-0', 'gc-1', 'gc-0', 'gc-4', 'nothing', 'gc-3'].map((id) => store.revokeToken(id, 6)),
+    );
+    assert.deepEqual(counts, [1, 1, 0, 0, 0, 1]);
+    // Resolved means committed: another server's pool sees it.
+    const other = new PostgresTokenStore(await pool(database));
+    for (const id of ['gc-0', 'gc-1', 'gc-3'])
+      assert.equal((await other.findToken(id))?.revokedAt, 6);
+    assert.equal((await other.findToken('gc-4'))?.revokedAt, 3, 'its grant time, not counted');
+  });
+
   it('a cascade that fails half-way leaves nothing revoked, not even the grant row (issue #3 "Nothing is half-revoked")', async () => {
     const database = await freshDatabase();
     const store = new PostgresTokenStore(await pool(database));

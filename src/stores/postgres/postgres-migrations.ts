@@ -139,6 +139,32 @@ BEGIN
   RETURN n;
 END
 $$;
+
+-- The revocations of one turn of a server's event loop, in one transaction and one WAL
+-- flush (group commit): returns the ids it revoked. Every shared advisory lock is taken
+-- before any token row, so the batch never holds a row while waiting for a cascade;
+-- rows are locked in id order, as the bulk revocation's are.
+CREATE FUNCTION revokit_revoke_tokens(p_ids text[], p_at bigint) RETURNS text[]
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  revoked text[];
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(7009, k)
+  FROM (SELECT DISTINCT hashtext(grant_id) AS k FROM revokit_tokens
+        WHERE id = ANY(p_ids) AND revoked_at IS NULL ORDER BY 1) keys;
+  WITH done AS (
+    UPDATE revokit_tokens t SET revoked_at = p_at
+    WHERE t.id IN (SELECT id FROM revokit_tokens
+                   WHERE id = ANY(p_ids) AND revoked_at IS NULL ORDER BY id FOR UPDATE)
+      AND t.revoked_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM revokit_grants g
+                      WHERE g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL)
+    RETURNING t.id
+  )
+  SELECT coalesce(array_agg(id), '{}') INTO revoked FROM done;
+  RETURN revoked;
+END
+$$;
 `,
   },
 ];
