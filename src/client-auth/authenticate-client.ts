@@ -1,4 +1,5 @@
 import { InvalidClientError, InvalidRequestError } from '../errors/oauth-error.js';
+import { type Awaitable, isPromiseLike } from '../util/awaitable.js';
 import { authMethodFor, type Client } from './client.js';
 import type { ClientAuthInput, ClientAuthMethod, ClientCredentials } from './client-auth-method.js';
 import type { ClientStore } from './client-store.js';
@@ -27,7 +28,7 @@ export async function authenticateClient(
   methods: ReadonlyMap<string, ClientAuthMethod>,
   clients: ClientStore,
   endpoint: string,
-  lookup: (clientId: string) => Promise<Client | undefined> = async (id) => clients.getClient(id),
+  lookup: (clientId: string) => Awaitable<Client | undefined> = (id) => clients.getClient(id),
 ): Promise<AuthenticatedClient> {
   let method: string | undefined;
   let credentials: ClientCredentials | undefined;
@@ -77,8 +78,10 @@ export async function authenticateClient(
     throw new InvalidClientError(undefined, { headers: challengeHeaders });
   }
 
-  const client = await lookup(credentials.clientId);
-  const verified = await credentials.verify(client);
+  const found = lookup(credentials.clientId);
+  const client = isPromiseLike(found) ? await found : found;
+  const verifying = credentials.verify(client);
+  const verified = isPromiseLike(verifying) ? await verifying : verifying;
   if (!client || !verified || authMethodFor(client, endpoint) !== method) {
     throw new InvalidClientError(undefined, { headers: challengeHeaders });
   }

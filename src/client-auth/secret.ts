@@ -1,4 +1,5 @@
 import { sha256, timingSafeEqual } from '../crypto/digest.js';
+import type { Awaitable } from '../util/awaitable.js';
 import type { Client } from './client.js';
 
 /** Compared against when the client is unknown or has no secret, so the work is the same. */
@@ -10,8 +11,14 @@ const DUMMY_DIGEST = '0'.repeat(64);
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
-export async function verifySecret(client: Client | undefined, secret: string): Promise<boolean> {
-  const presented = await sha256(secret);
+export function verifySecret(client: Client | undefined, secret: string): Awaitable<boolean> {
+  const presented = sha256(secret);
+  return typeof presented === 'string'
+    ? matches(client, presented)
+    : presented.then((digest) => matches(client, digest));
+}
+
+function matches(client: Client | undefined, presented: string): boolean {
   const stored = client?.clientSecretDigest;
   const equal = timingSafeEqual(presented, stored ?? DUMMY_DIGEST);
   if (!equal || stored === undefined) return false;

@@ -4,6 +4,7 @@ import type { EndpointRequest } from '../http/endpoint-request.js';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import { ClientEndpoint, type HandleState } from '../server/client-endpoint.js';
 import { isActive, TOKEN_TYPES, type TokenInfo, type TokenType } from '../tokens/token.js';
+import { type Awaitable, isPromiseLike } from '../util/awaitable.js';
 
 /**
  * Policies of a {@link RevocationEndpoint}. Every default is the secure one.
@@ -99,7 +100,8 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
     const { client } = await this.authenticateClient(request, params);
     state.clientId = client.clientId;
     const { token, tokenTypeHint } = this.validate(params);
-    const found = await this.findToken(token, tokenTypeHint, client);
+    const lookup = this.findToken(token, tokenTypeHint, client);
+    const found = isPromiseLike(lookup) ? await lookup : lookup;
     if (!found || !isActive(found)) return this.ok('{}');
     if (!this.checkOwnership(found, client)) {
       if (this.options.foreignToken === 'ignore') return this.ok('{}');
@@ -109,9 +111,10 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
       throw new UnsupportedTokenTypeError(`revocation of ${found.type} is not supported`);
     }
     const cascade = this.cascadeOf(found);
-    await this.server.callStore(this.name, () =>
+    const revoking = this.server.callStore(this.name, () =>
       this.revokeToken(found, { client, cascade, tokenTypeHint, request }),
     );
+    if (isPromiseLike(revoking)) await revoking;
     if (this.server.events.listens('revoked')) {
       this.server.events.emit('revoked', {
         token: { type: found.type, clientId: found.clientId, id: found.id, grantId: found.grantId },
@@ -132,7 +135,7 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
     token: string,
     tokenTypeHint: TokenType | undefined,
     client: Client,
-  ): Promise<T | undefined> {
+  ): Awaitable<T | undefined> {
     return this.server.callStore(this.name, () => this.queryToken(token, tokenTypeHint, client));
   }
 

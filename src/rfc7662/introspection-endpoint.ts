@@ -3,6 +3,7 @@ import type { EndpointRequest } from '../http/endpoint-request.js';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import { ClientEndpoint, type HandleState } from '../server/client-endpoint.js';
 import { isActive, type TokenInfo, type TokenType } from '../tokens/token.js';
+import { isPromiseLike } from '../util/awaitable.js';
 
 /**
  * Policies of an {@link IntrospectionEndpoint}.
@@ -108,9 +109,10 @@ export abstract class IntrospectionEndpoint<
     const { client } = await this.authenticateClient(request, params);
     state.clientId = client.clientId;
     const { token, tokenTypeHint } = this.validate(params);
-    const found = await this.server.callStore(this.name, () =>
+    const lookup = this.server.callStore(this.name, () =>
       this.queryToken(token, tokenTypeHint, client),
     );
+    const found = isPromiseLike(lookup) ? await lookup : lookup;
     if (!found || !isActive(found) || !this.canIntrospect(found, client)) return this.ok(INACTIVE);
     return this.ok(this.introspectToken(found));
   }

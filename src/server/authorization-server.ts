@@ -16,6 +16,7 @@ import {
   type AuthorizationServerMetadata,
   MetadataEndpoint,
 } from '../rfc8414/metadata-endpoint.js';
+import { type Awaitable, isPromiseLike } from '../util/awaitable.js';
 import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.js';
 import type { Endpoint, EndpointClass, HandleState } from './endpoint.js';
 import { Emitter, type ServerEvents } from './events.js';
@@ -215,32 +216,45 @@ export class AuthorizationServer {
 
   /**
    * Runs a storage call with the store timeout; a failure or a timeout becomes 503
-   * `temporarily_unavailable`. An `OAuthError` thrown on purpose passes through.
+   * `temporarily_unavailable`. An `OAuthError` thrown on purpose passes through. A call
+   * that answers synchronously is answered synchronously, with no timer armed.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
    */
-  async callStore<T>(endpoint: string, call: () => T | Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+  callStore<T>(endpoint: string, call: () => Awaitable<T>): Awaitable<T> {
+    let result: Awaitable<T>;
     try {
-      const result = call();
-      if (!isPromiseLike(result)) return result;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`store call timed out after ${this.options.storeTimeout} ms`)),
-          this.options.storeTimeout,
-        );
-      });
+      result = call();
+    } catch (error) {
+      throw this.#unavailable(endpoint, error);
+    }
+    return isPromiseLike(result) ? this.#withTimeout(endpoint, result) : result;
+  }
+
+  async #withTimeout<T>(endpoint: string, result: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`store call timed out after ${this.options.storeTimeout} ms`)),
+        this.options.storeTimeout,
+      );
+    });
+    try {
       return await Promise.race([result, timeout]);
     } catch (error) {
-      if (error instanceof OAuthError) throw error;
-      this.events.emit('error', { endpoint, error });
-      throw new TemporarilyUnavailableError(undefined, {
-        cause: error,
-        retryAfter: this.options.retryAfter,
-      });
+      throw this.#unavailable(endpoint, error);
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      clearTimeout(timer);
     }
+  }
+
+  #unavailable(endpoint: string, error: unknown): OAuthError {
+    if (error instanceof OAuthError) return error;
+    this.events.emit('error', { endpoint, error });
+    return new TemporarilyUnavailableError(undefined, {
+      cause: error,
+      retryAfter: this.options.retryAfter,
+    });
   }
 
   /** Renders anything thrown as an answer; the unexpected as a bare 500 `server_error`. */
@@ -292,10 +306,6 @@ export class AuthorizationServer {
     }
     return metadata;
   }
-}
-
-function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function originOf(request: EndpointRequest | undefined): string {

@@ -82,7 +82,7 @@ export abstract class ClientEndpoint extends Endpoint {
    *
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
-  protected async authenticateClient(
+  protected authenticateClient(
     request: EndpointRequest,
     params: FormParams,
   ): Promise<AuthenticatedClient> {

@@ -1,7 +1,8 @@
 import type { TokenInfo, TokenType } from '../tokens/token.js';
 
-/** A value, or a promise of it: in-memory stores answer synchronously. */
-export type Awaitable<T> = T | Promise<T>;
+import type { Awaitable } from '../util/awaitable.js';
+
+export type { Awaitable } from '../util/awaitable.js';
 
 /**
  * A token as stores keep it: keyed by the SHA-256 digest of its value, never the value.
