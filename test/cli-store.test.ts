@@ -271,7 +271,7 @@ describe('issue #3 "Bulk revocation for operators": revokit revoke', () => {
   async function active(dir: string, token: string): Promise<boolean> {
     const db = new Database(join(dir, 'revokit.db'));
     try {
-      const found = new SqliteTokenStore(db).findToken(await sha256(token));
+      const found = await new SqliteTokenStore(db).findToken(await sha256(token));
       assert.ok(found);
       return found.revokedAt === undefined;
     } finally {
@@ -347,9 +347,9 @@ describe('issue #3 "revokit purge": expired and past retention, in batches', () 
     assert.match(run.stdout, /^purged 7 tokens that ended before /);
     const db = new Database(join(dir, 'revokit.db'));
     const store = new SqliteTokenStore(db);
-    assert.equal(store.findToken(await sha256('old-0')), undefined);
-    assert.ok(store.findToken(await sha256('recent')));
-    assert.ok(store.findToken(await sha256('live')));
+    assert.equal(await store.findToken(await sha256('old-0')), undefined);
+    assert.ok(await store.findToken(await sha256('recent')));
+    assert.ok(await store.findToken(await sha256('live')));
     db.close();
     const bad = await runCli(['purge', '--retention', 'soon'], dir);
     assert.equal(bad.code, 2);

@@ -101,7 +101,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
       introspectionEndpointAuthMethod: 'client_secret_post',
       resourceServer: true,
     });
-    assert.equal(store.findToken(token)?.clientId, 'v1-app');
+    assert.equal((await store.findToken(token))?.clientId, 'v1-app');
     // The upgraded client can now be given keys, and keeps them.
     const upgraded = { ...store.getClient('v1-app')!, jwks: { keys: [JWK] } };
     assert.equal(store.saveClient(upgraded), 'updated');
@@ -192,8 +192,12 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     other.exec('BEGIN IMMEDIATE');
     try {
       assert.throws(() => store.revokeGrant('g', 2), /locked|busy/i);
-      assert.equal(store.findToken(at)?.revokedAt, undefined, 'readers still read under WAL');
-      assert.equal(store.findToken(rt)?.revokedAt, undefined);
+      assert.equal(
+        (await store.findToken(at))?.revokedAt,
+        undefined,
+        'readers still read under WAL',
+      );
+      assert.equal((await store.findToken(rt))?.revokedAt, undefined);
     } finally {
       other.exec('ROLLBACK');
       other.close();
@@ -221,14 +225,14 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     db.exec(`CREATE TRIGGER fail_mid_cascade AFTER INSERT ON revokit_revoked_grants
              BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
     assert.throws(() => store.revokeGrant('g', 5), /injected failure/);
-    for (const id of ids) assert.equal(store.findToken(id)?.revokedAt, undefined);
+    for (const id of ids) assert.equal((await store.findToken(id))?.revokedAt, undefined);
     db.exec('DROP TRIGGER fail_mid_cascade');
     const late = await sha256('abort-late');
     store.saveTokens([
       { id: late, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 2 },
     ]);
     assert.equal(
-      store.findToken(late)?.revokedAt,
+      (await store.findToken(late))?.revokedAt,
       undefined,
       'the grant marker survived the rollback',
     );
@@ -256,7 +260,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     assert.equal(changes() - before, 1, 'one marker row');
     const marked = db.prepare('SELECT count(*) FROM revokit_tokens WHERE revoked_at IS NOT NULL');
     assert.equal(marked.pluck().get(), 0, 'no token row rewritten');
-    for (const token of tokens) assert.equal(store.findToken(token.id)?.revokedAt, 5);
+    for (const token of tokens) assert.equal((await store.findToken(token.id))?.revokedAt, 5);
     db.close();
   });
 
@@ -300,6 +304,37 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     }
   });
 
+  it('lookups of one turn share one read transaction taken when they run, so each sees what was committed before its request (issue #5 "batching")', async () => {
+    const file = join(dir, 'lookups.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    const ids = await Promise.all(['a', 'b'].map((v) => sha256(`lookup-${v}`)));
+    store.saveTokens(
+      ids.map((id) => ({
+        id,
+        type: 'access_token' as const,
+        clientId: 'c',
+        grantId: id,
+        issuedAt: 1,
+      })),
+    );
+    const other = new Database(file);
+    try {
+      const asked = [ids[0]!, 'unknown', ids[1]!].map((id) => store.findToken(id));
+      // Another process commits after the lookups were asked for, before they run.
+      other.prepare('UPDATE revokit_tokens SET revoked_at = 9 WHERE id = ?').run(ids[1]);
+      const found = await Promise.all(asked);
+      assert.equal(found[0]?.revokedAt, undefined);
+      assert.equal(found[1], undefined);
+      assert.equal(found[2]?.revokedAt, 9, 'the snapshot is taken when the batch runs');
+      assert.equal(db.inTransaction, false, 'the read transaction ends with the batch');
+    } finally {
+      other.close();
+      db.close();
+    }
+  });
+
   it('revocations still waiting for their commit are written by close()', async () => {
     const db = new Database(join(dir, 'close.db'));
     const store = new SqliteTokenStore(db);
@@ -335,9 +370,9 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     const store = new SqliteTokenStore(db);
     store.migrate();
     assert.equal(store.schemaVersion(), 3);
-    assert.equal(store.findToken(a!)?.revokedAt, 7);
-    assert.equal(store.findToken(b!)?.revokedAt, 7);
-    assert.equal(store.findToken(live!)?.revokedAt, undefined);
+    assert.equal((await store.findToken(a!))?.revokedAt, 7);
+    assert.equal((await store.findToken(b!))?.revokedAt, 7);
+    assert.equal((await store.findToken(live!))?.revokedAt, undefined);
     assert.equal(store.revokeGrant('g', 9), 0, 'already revoked');
     db.close();
   });
