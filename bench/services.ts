@@ -111,6 +111,10 @@ async function startRedis(
   dir: string,
   cpus: string | undefined,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
+  // A missing binary is a store reported as not available, not a crash of the run.
+  if (!existsSync(REDIS_SERVER)) {
+    throw new Error(`${REDIS_SERVER} not found (apt-get install redis-server)`);
+  }
   const base = join(dir, 'redis');
   await mkdir(base, { recursive: true });
   const port = await freePort();
@@ -134,7 +138,10 @@ async function startRedis(
     ]),
     { stdio: 'ignore' },
   );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const exited = new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.once('error', resolve);
+  });
   const url = `redis://127.0.0.1:${port}`;
   // Ready when it accepts a connection.
   for (let i = 0; ; i++) {
