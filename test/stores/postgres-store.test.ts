@@ -451,6 +451,34 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     assert.equal((await store.findToken(tokens[0]!.id))?.revokedAt, 5, 'the first time stays');
   });
 
+  it('a revocation is a HOT update: no index holds revoked_at, so no index entry is written (issue #5)', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database, 1);
+    const store = new PostgresTokenStore(db);
+    await store.migrate();
+    const { rows: indexes } = await db.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE tablename = 'revokit_tokens'",
+    );
+    for (const { indexdef } of indexes) assert.doesNotMatch(indexdef, /revoked_at/, indexdef);
+    const tokens = grantTokens('hot', 'hot', 200);
+    await store.saveTokens(tokens);
+    const hot = async () => {
+      await db.query('SELECT pg_stat_force_next_flush()');
+      const { rows } = await db.query(
+        "SELECT n_tup_hot_upd::int AS n FROM pg_stat_user_tables WHERE relname = 'revokit_tokens'",
+      );
+      return rows[0].n as number;
+    };
+    const before = await hot();
+    // One at a time, as revocations of tokens spread over a large table meet their pages:
+    // a page's earlier row versions are dead, and pruned, by the time the next one comes.
+    for (const token of tokens) assert.equal(await store.revokeToken(token.id, 5), 1);
+    assert.equal((await hot()) - before, 200, 'every revocation stayed on its page');
+    // Purge still finds revoked tokens without expiry, walking them by id.
+    assert.equal(await store.purge({ expiredBefore: 6, batchSize: 7 }), 200);
+    assert.equal(await store.findToken('hot-0'), undefined);
+  });
+
   it('revoking a token of a revoked grant counts 0 and keeps the grant’s time', async () => {
     const database = await freshDatabase();
     const store = new PostgresTokenStore(await pool(database));

@@ -90,8 +90,22 @@ ALTER TABLE revokit_clients ADD COLUMN IF NOT EXISTS jwks text;
     // Rotations (FOR NO KEY UPDATE of the grant row) still wait for the cascade and not
     // for bulk revocations. Whichever lock comes second, the later statement runs in a
     // fresh READ COMMITTED snapshot and sees the other's commit.
+    //
+    // Revoking a token rewrites its row. With revoked_at in an index (v1's partial index
+    // for purge) no such update could be HOT, so each revocation also wrote an entry into
+    // every one of the six indexes; without it, and with room left on each page
+    // (fillfactor), the new row version stays on its page and no index is touched. Purge
+    // finds the revoked tokens without expiry through an index on the never-changing id of
+    // tokens without expiry instead. Lookups and cascades read only revoked grants through
+    // a partial index, small enough to stay in memory, not the index of every grant.
     version: 3,
     sql: `
+DROP INDEX IF EXISTS revokit_tokens_revoked_no_expiry;
+CREATE INDEX revokit_tokens_no_expiry ON revokit_tokens (id) WHERE expires_at IS NULL;
+ALTER TABLE revokit_tokens SET (fillfactor = 85);
+CREATE INDEX revokit_grants_revoked ON revokit_grants (grant_id) INCLUDE (revoked_at)
+  WHERE revoked_at IS NOT NULL;
+
 CREATE OR REPLACE FUNCTION revokit_revoke_grant(p_grant_id text, p_at bigint) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE

@@ -28,7 +28,8 @@ const TOKEN_SELECT = `
 SELECT t.id, ${TOKEN_COLUMNS.map((column) =>
   column === 'revoked_at' ? 'COALESCE(t.revoked_at, g.revoked_at) AS revoked_at' : `t.${column}`,
 ).join(', ')}
-FROM revokit_tokens t LEFT JOIN revokit_grants g ON g.grant_id = t.grant_id`;
+FROM revokit_tokens t
+LEFT JOIN revokit_grants g ON g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL`;
 const FIND_TOKEN = { name: 'revokit_find_token', text: `${TOKEN_SELECT} WHERE t.id = $1` };
 const FIND_TOKENS = {
   name: 'revokit_find_tokens',
@@ -97,9 +98,24 @@ const PURGE_TOKENS = {
   name: 'revokit_purge_tokens',
   text: `
 DELETE FROM revokit_tokens WHERE id IN (
-  SELECT id FROM revokit_tokens
-  WHERE expires_at < $1 OR (expires_at IS NULL AND revoked_at < $1)
+  SELECT id FROM revokit_tokens WHERE expires_at < $1
   LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+};
+// revoked_at has no index (so that a revocation is a HOT update): the tokens without
+// expiry are walked once, in id order, a window at a time, deleting those revoked before
+// the cutoff. Returns where the window ended, NULL past the last one.
+const PURGE_REVOKED = {
+  name: 'revokit_purge_revoked',
+  text: `
+WITH scan AS (
+  SELECT id FROM revokit_tokens WHERE expires_at IS NULL AND id > $2 ORDER BY id LIMIT $3
+), doomed AS (
+  SELECT t.id FROM revokit_tokens t JOIN scan USING (id)
+  WHERE t.revoked_at < $1 FOR UPDATE OF t SKIP LOCKED
+), gone AS (
+  DELETE FROM revokit_tokens WHERE id IN (SELECT id FROM doomed) RETURNING 1
+)
+SELECT (SELECT max(id) FROM scan) AS last, (SELECT count(*) FROM gone)::int AS deleted`,
 };
 const PURGE_GRANT_TOKENS = {
   name: 'revokit_purge_grant_tokens',
@@ -433,6 +449,15 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
         total += deleted;
         if (deleted < limit) break;
       }
+    }
+    for (let after = ''; ; ) {
+      const { rows } = await this.pool.query<{ last: string | null; deleted: number }>({
+        ...PURGE_REVOKED,
+        values: [cutoff, after, limit],
+      });
+      total += rows[0]?.deleted ?? 0;
+      if (rows[0]?.last == null) break;
+      after = rows[0].last;
     }
     // Only once no token of the grant is left: until then its marker is its tokens' state.
     for (;;) {
