@@ -56,6 +56,15 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     db.close();
   });
 
+  it('gives the connection a 64 MiB page cache, or the size asked for (issue #5 "flat cost")', () => {
+    const db = new Database(join(dir, 'cache.db'));
+    new SqliteTokenStore(db);
+    assert.equal(db.pragma('cache_size', { simple: true }), -64 * 1024);
+    new SqliteTokenStore(db, { cacheSizeMiB: 8 });
+    assert.equal(db.pragma('cache_size', { simple: true }), -8 * 1024);
+    db.close();
+  });
+
   it('migrations are versioned: a fresh database walks to the latest version once', () => {
     const db = new Database(join(dir, 'versions.db'));
     const store = new SqliteTokenStore(db);
