@@ -168,7 +168,7 @@ async function openSqlite(url: string): Promise<OpenedStore> {
       clients: store,
       description,
       close: async () => {
-        store.close();
+        await store.close();
         db.close();
       },
     };

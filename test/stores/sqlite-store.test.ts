@@ -65,6 +65,35 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     db.close();
   });
 
+  it('checkpoints the WAL from a worker thread, never on the connection that commits (issue #5 "latency")', async () => {
+    const file = join(dir, 'checkpoint.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db);
+    store.migrate();
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
+    const id = await sha256('checkpointed');
+    store.saveTokens([{ id, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 }]);
+    const { readFileSync } = await import('node:fs');
+    // Committed to the WAL only; the worker copies it into the database file.
+    let copied = false;
+    for (let i = 0; i < 100 && !copied; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      copied = readFileSync(file).includes(id);
+    }
+    assert.ok(copied, 'the background checkpoint moved the page into the database file');
+    await store.close();
+    db.close();
+
+    const inline = new Database(join(dir, 'inline.db'));
+    new SqliteTokenStore(inline, { checkpoint: 'inline' });
+    assert.equal(inline.pragma('wal_autocheckpoint', { simple: true }), 1000);
+    inline.close();
+    const memory = new Database(':memory:');
+    new SqliteTokenStore(memory);
+    assert.equal(memory.pragma('wal_autocheckpoint', { simple: true }), 1000, 'no file, no worker');
+    memory.close();
+  });
+
   it('migrations are versioned: a fresh database walks to the latest version once', () => {
     const db = new Database(join(dir, 'versions.db'));
     const store = new SqliteTokenStore(db);
