@@ -277,6 +277,14 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     for (const id of ['gc-0', 'gc-1', 'gc-3'])
       assert.equal((await other.findToken(id))?.revokedAt, 6);
     assert.equal((await other.findToken('gc-4'))?.revokedAt, 3, 'its grant time, not counted');
+    // One turn, several revocation times: one transaction, each token at its own time.
+    await store.saveTokens(['t1', 't2'].map((id) => ({ ...tokens[0]!, id, grantId: id })));
+    assert.deepEqual(
+      await Promise.all([store.revokeToken('t1', 7), store.revokeToken('t2', 8)]),
+      [1, 1],
+    );
+    assert.equal((await other.findToken('t1'))?.revokedAt, 7);
+    assert.equal((await other.findToken('t2'))?.revokedAt, 8);
   });
 
   it('a cascade that fails half-way leaves nothing revoked, not even the grant row (issue #3 "Nothing is half-revoked")', async () => {

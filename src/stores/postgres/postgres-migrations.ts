@@ -158,7 +158,7 @@ $$;
 -- flush (group commit): returns the ids it revoked. Every shared advisory lock is taken
 -- before any token row, so the batch never holds a row while waiting for a cascade;
 -- rows are locked in id order, as the bulk revocation's are.
-CREATE FUNCTION revokit_revoke_tokens(p_ids text[], p_at bigint) RETURNS text[]
+CREATE FUNCTION revokit_revoke_tokens(p_ids text[], p_ats bigint[]) RETURNS text[]
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   revoked text[];
@@ -166,9 +166,15 @@ BEGIN
   PERFORM pg_advisory_xact_lock_shared(7009, k)
   FROM (SELECT DISTINCT hashtext(grant_id) AS k FROM revokit_tokens
         WHERE id = ANY(p_ids) AND revoked_at IS NULL ORDER BY 1) keys;
-  WITH done AS (
-    UPDATE revokit_tokens t SET revoked_at = p_at
-    WHERE t.id IN (SELECT id FROM revokit_tokens
+  WITH asked AS (
+    -- A token asked for twice is revoked at the time of the first asking.
+    SELECT DISTINCT ON (id) id, at FROM unnest(p_ids, p_ats) WITH ORDINALITY AS a(id, at, n)
+    ORDER BY id, n
+  ), done AS (
+    UPDATE revokit_tokens t SET revoked_at = asked.at
+    FROM asked
+    WHERE t.id = asked.id
+      AND t.id IN (SELECT id FROM revokit_tokens
                    WHERE id = ANY(p_ids) AND revoked_at IS NULL ORDER BY id FOR UPDATE)
       AND t.revoked_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM revokit_grants g

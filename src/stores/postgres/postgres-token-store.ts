@@ -12,6 +12,7 @@ import {
   type StoredToken,
   type TokenStore,
 } from '../token-store.js';
+import { TurnBatch } from '../turn-batch.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 
 /** Options of {@link PostgresTokenStore}. */
@@ -36,27 +37,18 @@ const FIND_TOKENS = {
   text: `${TOKEN_SELECT} WHERE t.id = ANY($1::text[])`,
 };
 
-/** A {@link PostgresTokenStore.findToken} waiting for its turn's query. */
-interface PendingLookup {
-  readonly id: string;
-  resolve(token: StoredToken | undefined): void;
-  reject(error: unknown): void;
-}
 const REVOKE_TOKEN = {
   name: 'revokit_revoke_token',
   text: 'SELECT revokit_revoke_token($1, $2) AS n',
 };
 const REVOKE_TOKENS = {
   name: 'revokit_revoke_tokens',
-  text: 'SELECT revokit_revoke_tokens($1::text[], $2) AS ids',
+  text: 'SELECT revokit_revoke_tokens($1::text[], $2::bigint[]) AS ids',
 };
 
-/** A {@link PostgresTokenStore.revokeToken} waiting for its turn's transaction. */
-interface PendingRevocation {
+interface Revocation {
   readonly id: string;
   readonly at: number | null;
-  resolve(count: number): void;
-  reject(error: unknown): void;
 }
 const REVOKE_GRANT = {
   name: 'revokit_revoke_grant',
@@ -271,41 +263,25 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
    * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
    */
   findToken(id: string): Promise<StoredToken | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.#lookups.length === 0) setImmediate(this.#flushLookups);
-      this.#lookups.push({ id, resolve, reject });
-    });
+    return this.#lookups.add(id);
   }
 
-  #lookups: PendingLookup[] = [];
-
-  readonly #flushLookups = (): void => {
-    const batch = this.#lookups;
-    this.#lookups = [];
-    if (batch.length === 1) {
-      const [one] = batch as [PendingLookup];
-      this.pool
-        .query<TokenRow>({ ...FIND_TOKEN, values: [one.id] })
-        .then(
-          ({ rows }) => one.resolve(rows[0] ? tokenFromRow(one.id, rows[0]) : undefined),
-          one.reject,
-        );
-      return;
+  readonly #lookups = new TurnBatch<string, StoredToken | undefined>(async (ids) => {
+    if (ids.length === 1) {
+      const [id] = ids as [string];
+      const { rows } = await this.pool.query<TokenRow>({ ...FIND_TOKEN, values: [id] });
+      return [rows[0] ? tokenFromRow(id, rows[0]) : undefined];
     }
-    const ids = [...new Set(batch.map((lookup) => lookup.id))];
-    this.pool.query<TokenRow & { id: string }>({ ...FIND_TOKENS, values: [ids] }).then(
-      ({ rows }) => {
-        const found = new Map(rows.map((row) => [row.id, row]));
-        for (const lookup of batch) {
-          const row = found.get(lookup.id);
-          lookup.resolve(row ? tokenFromRow(lookup.id, row) : undefined);
-        }
-      },
-      (error) => {
-        for (const lookup of batch) lookup.reject(error);
-      },
-    );
-  };
+    const { rows } = await this.pool.query<TokenRow & { id: string }>({
+      ...FIND_TOKENS,
+      values: [[...new Set(ids)]],
+    });
+    const found = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => {
+      const row = found.get(id);
+      return row ? tokenFromRow(id, row) : undefined;
+    });
+  });
 
   /**
    * Under its grant's shared advisory lock, so a racing cascade counts the token or this
@@ -317,47 +293,24 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
   revokeToken(id: string, at: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.#revocations.length === 0) setImmediate(this.#flushRevocations);
-      this.#revocations.push({ id, at: wholeSeconds(at), resolve, reject });
-    });
+    return this.#revocations.add({ id, at: wholeSeconds(at) });
   }
 
-  #revocations: PendingRevocation[] = [];
-
-  readonly #flushRevocations = (): void => {
-    const pending = this.#revocations;
-    this.#revocations = [];
-    // One transaction per revocation time: a batch is one time, whole seconds.
-    const byTime = new Map<number | null, PendingRevocation[]>();
-    for (const revocation of pending) {
-      const group = byTime.get(revocation.at);
-      if (group) group.push(revocation);
-      else byTime.set(revocation.at, [revocation]);
+  readonly #revocations = new TurnBatch<Revocation, number>(async (batch) => {
+    if (batch.length === 1) {
+      const [{ id, at }] = batch as [Revocation];
+      const { rows } = await this.pool.query<{ n: number }>({ ...REVOKE_TOKEN, values: [id, at] });
+      return [rows[0]?.n ?? 0];
     }
-    for (const [at, batch] of byTime) {
-      if (batch.length === 1) {
-        const [one] = batch as [PendingRevocation];
-        this.pool
-          .query<{ n: number }>({ ...REVOKE_TOKEN, values: [one.id, at] })
-          .then(({ rows }) => one.resolve(rows[0]?.n ?? 0), one.reject);
-        continue;
-      }
-      const ids = [...new Set(batch.map((revocation) => revocation.id))];
-      this.pool.query<{ ids: string[] }>({ ...REVOKE_TOKENS, values: [ids, at] }).then(
-        ({ rows }) => {
-          // Each id revoked counts once, for the first revocation that asked for it.
-          const revoked = new Set(rows[0]?.ids ?? []);
-          for (const revocation of batch) {
-            revocation.resolve(revoked.delete(revocation.id) ? 1 : 0);
-          }
-        },
-        (error) => {
-          for (const revocation of batch) revocation.reject(error);
-        },
-      );
-    }
-  };
+    const { rows } = await this.pool.query<{ ids: string[] }>({
+      ...REVOKE_TOKENS,
+      values: [batch.map((r) => r.id), batch.map((r) => r.at)],
+    });
+    // Each id revoked counts once, for the first revocation that asked for it (whose time
+    // is the one recorded: DISTINCT ON keeps the first of the array).
+    const revoked = new Set(rows[0]?.ids ?? []);
+    return batch.map(({ id }) => (revoked.delete(id) ? 1 : 0));
+  });
 
   /**
    * Marks the grant revoked: one row written, whatever the grant's size; its tokens read

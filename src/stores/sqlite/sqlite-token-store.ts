@@ -21,23 +21,16 @@ import {
   type StoredToken,
   type TokenStore,
 } from '../token-store.js';
+import { TurnBatch } from '../turn-batch.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 type Database = BetterSqlite3.Database;
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
-interface PendingLookup {
-  readonly id: string;
-  resolve(token: StoredToken | undefined): void;
-  reject(error: unknown): void;
-}
-
-interface PendingRevocation {
+interface Revocation {
   readonly id: string;
   readonly at: number | null;
-  resolve(count: number): void;
-  reject(error: unknown): void;
 }
 
 /** Options of {@link SqliteTokenStore}. */
@@ -176,32 +169,12 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
    * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
    */
   findToken(id: string): Promise<StoredToken | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.#lookups.length === 0) setImmediate(this.#flushLookups);
-      this.#lookups.push({ id, resolve, reject });
-    });
+    return this.#lookups.add(id);
   }
 
-  #lookups: PendingLookup[] = [];
-
-  readonly #flushLookups = (): void => {
-    const batch = this.#lookups;
-    if (batch.length === 0) return;
-    this.#lookups = [];
-    let tokens: (StoredToken | undefined)[];
-    try {
-      tokens = batch.length === 1 ? [this.#find(batch[0]!.id)] : this.#s.findMany(batch);
-    } catch (error) {
-      for (const lookup of batch) lookup.reject(error);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(tokens[i]);
-  };
-
-  #find(id: string): StoredToken | undefined {
-    const row = this.#s.find.get(id) as TokenRow | undefined;
-    return row ? tokenFromRow(id, row) : undefined;
-  }
+  readonly #lookups = new TurnBatch<string, StoredToken | undefined>((ids) =>
+    ids.length === 1 ? [this.#s.find(ids[0]!)] : this.#s.findMany(ids),
+  );
 
   /**
    * Revokes one token. Revocations asked for in the same turn of the event loop are written
@@ -212,27 +185,12 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
   revokeToken(id: string, at: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.#pending.length === 0) setImmediate(this.#flush);
-      this.#pending.push({ id, at: wholeSeconds(at), resolve, reject });
-    });
+    return this.#revocations.add({ id, at: wholeSeconds(at) });
   }
 
-  #pending: PendingRevocation[] = [];
-
-  readonly #flush = (): void => {
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
-    let counts: number[];
-    try {
-      counts = this.#s.revokeTokens.immediate(batch);
-    } catch (error) {
-      for (const revocation of batch) revocation.reject(error);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(counts[i]!);
-  };
+  readonly #revocations = new TurnBatch<Revocation, number>((batch) =>
+    this.#s.revokeTokens.immediate(batch),
+  );
 
   /**
    * Marks the grant revoked: one row, whatever the grant holds, so a cascade of 10,000
@@ -320,8 +278,8 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
    * background checkpointer; the `Database` stays the caller's to close.
    */
   async close(): Promise<void> {
-    this.#flushLookups();
-    this.#flush();
+    this.#lookups.flush();
+    this.#revocations.flush();
     await this.#checkpointer?.stop();
   }
 }
@@ -371,16 +329,16 @@ function prepare(db: Database) {
        .join(', ')}`,
   );
 
+  const findOne = (id: string): StoredToken | undefined => {
+    const row = find.get(id) as TokenRow | undefined;
+    return row ? tokenFromRow(id, row) : undefined;
+  };
+
   return {
-    find,
+    find: findOne,
     // Deferred: a read transaction, one WAL read lock for the whole batch.
-    findMany: db.transaction((batch: readonly PendingLookup[]): (StoredToken | undefined)[] =>
-      batch.map(({ id }) => {
-        const row = find.get(id) as TokenRow | undefined;
-        return row ? tokenFromRow(id, row) : undefined;
-      }),
-    ),
-    revokeTokens: db.transaction((batch: readonly PendingRevocation[]): number[] =>
+    findMany: db.transaction((ids: readonly string[]) => ids.map(findOne)),
+    revokeTokens: db.transaction((batch: readonly Revocation[]): number[] =>
       batch.map(({ id, at }) => revokeToken.run(at, id).changes),
     ),
     purgeTokens,
