@@ -59,6 +59,20 @@ async function eventuallyWaiting(on: pg.Pool): Promise<void> {
   throw new Error('the cascade never reached the locked row');
 }
 
+/** A pool on a database as a revokit whose schema stopped at `version` left it. */
+async function databaseAt(database: string, version: number): Promise<pg.Pool> {
+  const db = await pool(database);
+  await db.query(`CREATE TABLE revokit_migrations (
+    version integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= version)) {
+    await db.query(migration.sql);
+    await db.query('INSERT INTO revokit_migrations (version) VALUES ($1)', [migration.version]);
+  }
+  return db;
+}
+
 async function freshDatabase(): Promise<string> {
   const name = `revokit_${Math.random().toString(36).slice(2, 10)}`;
   const admin = await pool();
@@ -110,14 +124,8 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
 
   it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
     const database = await freshDatabase();
-    const db = await pool(database);
     // What revokit left at version 1: its migrations table, migration 1, and its rows.
-    await db.query(`CREATE TABLE revokit_migrations (
-      version integer PRIMARY KEY,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    await db.query(POSTGRES_MIGRATIONS.find((m) => m.version === 1)!.sql);
-    await db.query('INSERT INTO revokit_migrations (version) VALUES (1)');
+    const db = await databaseAt(database, 1);
     await db.query(
       `INSERT INTO revokit_clients (client_id, client_secret_digest, client_secret_expires_at,
          token_endpoint_auth_method, revocation_endpoint_auth_method, resource_server)
@@ -505,16 +513,8 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
 
   it('a database at version 2 with grants revoked the old way upgrades to version 3 and reads the same', async () => {
     const database = await freshDatabase();
-    const db = await pool(database);
     // What revokit left at version 2: migrations 1 and 2, tokens saved and revoked by them.
-    await db.query(`CREATE TABLE revokit_migrations (
-      version integer PRIMARY KEY,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
-    for (const version of [1, 2]) {
-      await db.query(POSTGRES_MIGRATIONS.find((m) => m.version === version)!.sql);
-      await db.query('INSERT INTO revokit_migrations (version) VALUES ($1)', [version]);
-    }
+    const db = await databaseAt(database, 2);
     const old = new PostgresTokenStore(db);
     const revoked = grantTokens('old', 'old', 4);
     const live = grantTokens('live', 'live', 4, { expiresAt: 4102444800 });

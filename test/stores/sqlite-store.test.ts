@@ -47,6 +47,31 @@ runTokenStoreSuite('sqlite', {
   },
 });
 
+/** A fresh database file with a migrated store on it. */
+function migrated(name: string) {
+  const file = join(dir, name);
+  const db = new Database(file);
+  const store = new SqliteTokenStore(db);
+  store.migrate();
+  return { file, db, store };
+}
+
+/** A database as a revokit whose schema stopped at `version` left it, before any row. */
+function databaseAt(name: string, version: number): InstanceType<typeof Database> {
+  const db = new Database(join(dir, name));
+  db.exec(`CREATE TABLE revokit_migrations (
+    version INTEGER PRIMARY KEY NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) {
+    db.exec(migration.sql);
+    db.prepare('INSERT INTO revokit_migrations (version, applied_at) VALUES (?, 0)').run(
+      migration.version,
+    );
+  }
+  return db;
+}
+
 describe('sqlite store specifics (issue #3 "SQLite")', () => {
   it('puts the database in WAL mode with a busy timeout', () => {
     const db = new Database(join(dir, 'wal.db'));
@@ -66,10 +91,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('checkpoints the WAL from a worker thread, never on the connection that commits (issue #5 "latency")', async () => {
-    const file = join(dir, 'checkpoint.db');
-    const db = new Database(file);
-    const store = new SqliteTokenStore(db);
-    store.migrate();
+    const { file, db, store } = migrated('checkpoint.db');
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);
     const id = await sha256('checkpointed');
     store.saveTokens([{ id, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 }]);
@@ -107,14 +129,8 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('a database at version 1 upgrades to the latest (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
-    const db = new Database(join(dir, 'v1.db'));
     // What revokit left at version 1: its migrations table, migration 1, and its rows.
-    db.exec(`CREATE TABLE revokit_migrations (
-      version INTEGER PRIMARY KEY NOT NULL,
-      applied_at INTEGER NOT NULL
-    )`);
-    db.exec(SQLITE_MIGRATIONS.find((m) => m.version === 1)!.sql);
-    db.prepare('INSERT INTO revokit_migrations (version, applied_at) VALUES (1, 0)').run();
+    const db = databaseAt('v1.db', 1);
     const secret = await sha256('v1-secret');
     db.prepare(
       `INSERT INTO revokit_clients (client_id, client_secret_digest, token_endpoint_auth_method,
@@ -279,9 +295,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('a grant cascade writes one row, not one per token (issue #5 "Cascade")', async () => {
-    const db = new Database(join(dir, 'cascade.db'));
-    const store = new SqliteTokenStore(db);
-    store.migrate();
+    const { db, store } = migrated('cascade.db');
     const tokens = await Promise.all(
       Array.from({ length: 1000 }, async (_, i) => ({
         id: await sha256(`cascade-${i}`),
@@ -303,10 +317,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('revocations of one event-loop turn commit together, before any resolves, all or none (issue #5 "group commit")', async () => {
-    const file = join(dir, 'group.db');
-    const db = new Database(file);
-    const store = new SqliteTokenStore(db);
-    store.migrate();
+    const { file, db, store } = migrated('group.db');
     const ids = await Promise.all(['a', 'b', 'c', 'd'].map((v) => sha256(`group-${v}`)));
     store.saveTokens(
       ids.map((id) => ({
@@ -343,10 +354,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('lookups of one turn share one read transaction taken when they run, so each sees what was committed before its request (issue #5 "batching")', async () => {
-    const file = join(dir, 'lookups.db');
-    const db = new Database(file);
-    const store = new SqliteTokenStore(db);
-    store.migrate();
+    const { file, db, store } = migrated('lookups.db');
     const ids = await Promise.all(['a', 'b'].map((v) => sha256(`lookup-${v}`)));
     store.saveTokens(
       ids.map((id) => ({
@@ -374,9 +382,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('revocations still waiting for their commit are written by close()', async () => {
-    const db = new Database(join(dir, 'close.db'));
-    const store = new SqliteTokenStore(db);
-    store.migrate();
+    const { db, store } = migrated('close.db');
     const id = await sha256('close-a');
     store.saveTokens([{ id, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 }]);
     const pending = store.revokeToken(id, 7);
@@ -386,15 +392,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   });
 
   it('a version 2 database with grants revoked row by row reads the same at version 3 (issue #5)', async () => {
-    const db = new Database(join(dir, 'v2.db'));
-    db.exec(`CREATE TABLE revokit_migrations (
-      version INTEGER PRIMARY KEY NOT NULL,
-      applied_at INTEGER NOT NULL
-    )`);
-    for (const version of [1, 2]) {
-      db.exec(SQLITE_MIGRATIONS.find((m) => m.version === version)!.sql);
-      db.prepare('INSERT INTO revokit_migrations (version, applied_at) VALUES (?, 0)').run(version);
-    }
+    const db = databaseAt('v2.db', 2);
     const [a, b, live] = await Promise.all(['a', 'b', 'live'].map((v) => sha256(`v2-${v}`)));
     // What version 2's cascade left: the marker, and every token row revoked.
     const insert = db.prepare(
