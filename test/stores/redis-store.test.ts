@@ -210,6 +210,41 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     assert.equal(await store.revokeToken(id, now()), 1);
   });
 
+  it('lookups of one event-loop turn are one command, each answered its own (issue #5 "batching")', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    const ids = await Promise.all(['a', 'b'].map((v) => sha256(`batch-${v}`)));
+    await store.saveTokens([
+      { id: ids[0]!, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1, scope: 's' },
+      { id: ids[1]!, type: 'refresh_token', clientId: 'd', grantId: 'h', issuedAt: 2 },
+    ]);
+    const at = now();
+    await store.revokeToken(ids[1]!, at);
+    await redis.script('FLUSH'); // the first batch also finds its script gone
+    let commands = 0;
+    const sendCommand = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((...args: Parameters<typeof sendCommand>) => {
+      commands++;
+      return sendCommand(...args);
+    }) as typeof redis.sendCommand;
+    const found = await Promise.all(
+      [ids[0]!, 'unknown', ids[1]!, ids[0]!].map((id) => store.findToken(id)),
+    );
+    assert.equal(commands, 2, 'one EVALSHA, answered NOSCRIPT, then one EVAL');
+    assert.deepEqual(
+      found.map((t) => [t?.clientId, t?.scope, t?.revokedAt]),
+      [
+        ['c', 's', undefined],
+        [undefined, undefined, undefined],
+        ['d', undefined, at],
+        ['c', 's', undefined],
+      ],
+    );
+    commands = 0;
+    await Promise.all(ids.map((id) => store.findToken(id)));
+    assert.equal(commands, 1, 'one command for the turn');
+  });
+
   it('with the offline queue off, a call while disconnected fails at once (answered 503)', async () => {
     const redis = new Redis(`redis://127.0.0.1:1`, {
       lazyConnect: true,

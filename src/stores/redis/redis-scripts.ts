@@ -85,6 +85,19 @@ return inserted
 `;
 
 /** KEYS: token. ARGV: at, retention. */
+/**
+ * KEYS: token hashes. The fields of each as HMGET gives them, type, client, grant, issued,
+ * expires, revoked, scope, subject (nil where absent): the lookups of one turn of the
+ * event loop in one command.
+ */
+export const FIND_TOKENS = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('HMGET', key, 'ty', 'c', 'g', 'i', 'e', 'r', 's', 'u')
+end
+return out
+`;
+
 export const REVOKE_TOKEN = `${HELPERS}
 local n = revoke(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 if n < 0 then return 0 end
