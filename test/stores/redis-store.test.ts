@@ -243,6 +243,13 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     commands = 0;
     await Promise.all(ids.map((id) => store.findToken(id)));
     assert.equal(commands, 1, 'one command for the turn');
+    commands = 0;
+    const counts = await Promise.all(
+      [ids[0]!, ids[1]!, ids[0]!, 'unknown'].map((id) => store.revokeToken(id, at)),
+    );
+    assert.equal(commands, 1, "one command for the turn's revocations");
+    assert.deepEqual(counts, [1, 0, 0, 0], 'each token counted once; revoked already, unknown');
+    assert.equal((await store.findToken(ids[0]!))?.revokedAt, at);
   });
 
   it('with the offline queue off, a call while disconnected fails at once (answered 503)', async () => {

@@ -98,10 +98,19 @@ end
 return out
 `;
 
-export const REVOKE_TOKEN = `${HELPERS}
-local n = revoke(KEYS[1], ARGV[1], tonumber(ARGV[2]))
-if n < 0 then return 0 end
-return n
+/**
+ * KEYS: token hashes. ARGV: retention, then the revocation time of each key. The
+ * revocations of one turn of the event loop, in one script: 1 for each newly revoked.
+ */
+export const REVOKE_TOKENS = `${HELPERS}
+local retention = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = revoke(key, ARGV[i + 1], retention)
+  if n < 0 then n = 0 end
+  out[i] = n
+end
+return out
 `;
 
 /** KEYS: grant set, grant marker. ARGV: prefix, at, retention. */
