@@ -247,9 +247,19 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     const counts = await Promise.all(
       [ids[0]!, ids[1]!, ids[0]!, 'unknown'].map((id) => store.revokeToken(id, at)),
     );
-    assert.equal(commands, 1, "one command for the turn's revocations");
+    assert.equal(commands, 2, 'one EVALSHA, answered NOSCRIPT (flushed above), then one EVAL');
     assert.deepEqual(counts, [1, 0, 0, 0], 'each token counted once; revoked already, unknown');
     assert.equal((await store.findToken(ids[0]!))?.revokedAt, at);
+    const more = await sha256('batch-c');
+    await store.saveTokens([
+      { id: more, type: 'access_token', clientId: 'c', grantId: 'g', issuedAt: 1 },
+    ]);
+    commands = 0;
+    assert.deepEqual(
+      await Promise.all([more, more].map((id) => store.revokeToken(id, at))),
+      [1, 0],
+    );
+    assert.equal(commands, 1, "one command for the turn's revocations");
   });
 
   it('with the offline queue off, a call while disconnected fails at once (answered 503)', async () => {
