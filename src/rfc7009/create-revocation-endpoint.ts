@@ -2,6 +2,7 @@ import type { Client } from '../client-auth/client.js';
 import { lookupTokenByValue } from '../stores/find-token-by-value.js';
 import type { Awaitable, StoredToken, TokenStore } from '../stores/token-store.js';
 import type { TokenType } from '../tokens/token.js';
+import { isPromiseLike } from '../util/awaitable.js';
 import {
   type RevocationContext,
   RevocationEndpoint,
@@ -49,9 +50,7 @@ export function createRevocationEndpoint(
           ? store.revokeGrant(token.grantId, at)
           : store.revokeToken(token.id, at);
       // A synchronous store answers synchronously: no promise, so no store timeout armed.
-      return typeof (done as Promise<number>)?.then === 'function'
-        ? (done as Promise<number>).then(() => undefined)
-        : undefined;
+      return isPromiseLike(done) ? done.then(() => undefined) : undefined;
     }
   };
 }

@@ -56,6 +56,19 @@ function migrated(name: string) {
   return { file, db, store };
 }
 
+/** Saves one access token of client `c` per digest, each in a grant of its own. */
+function saveAccessTokens(store: SqliteTokenStore, ids: readonly string[]): void {
+  store.saveTokens(
+    ids.map((id) => ({
+      id,
+      type: 'access_token' as const,
+      clientId: 'c',
+      grantId: id,
+      issuedAt: 1,
+    })),
+  );
+}
+
 /** A database as a revokit whose schema stopped at `version` left it, before any row. */
 function databaseAt(name: string, version: number): InstanceType<typeof Database> {
   const db = new Database(join(dir, name));
@@ -319,15 +332,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   it('revocations of one event-loop turn commit together, before any resolves, all or none (issue #5 "group commit")', async () => {
     const { file, db, store } = migrated('group.db');
     const ids = await Promise.all(['a', 'b', 'c', 'd'].map((v) => sha256(`group-${v}`)));
-    store.saveTokens(
-      ids.map((id) => ({
-        id,
-        type: 'access_token' as const,
-        clientId: 'c',
-        grantId: id,
-        issuedAt: 1,
-      })),
-    );
+    saveAccessTokens(store, ids);
     const reader = new Database(file, { readonly: true });
     const readBack = (id: string) =>
       reader.prepare('SELECT revoked_at FROM revokit_tokens WHERE id = ?').pluck().get(id);
@@ -356,15 +361,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
   it('lookups of one turn share one read transaction taken when they run, so each sees what was committed before its request (issue #5 "batching")', async () => {
     const { file, db, store } = migrated('lookups.db');
     const ids = await Promise.all(['a', 'b'].map((v) => sha256(`lookup-${v}`)));
-    store.saveTokens(
-      ids.map((id) => ({
-        id,
-        type: 'access_token' as const,
-        clientId: 'c',
-        grantId: id,
-        issuedAt: 1,
-      })),
-    );
+    saveAccessTokens(store, ids);
     const other = new Database(file);
     try {
       const asked = [ids[0]!, 'unknown', ids[1]!].map((id) => store.findToken(id));
