@@ -44,9 +44,13 @@ export {
 export type { EndpointResponse } from './http/endpoint-response.js';
 export { jsonResponse, NO_STORE_HEADERS, toFetchResponse } from './http/endpoint-response.js';
 export { FormParams, isFormContentType, parseForm } from './http/form.js';
-export type { StoreRevocationEndpointClass } from './rfc7009/create-revocation-endpoint.js';
+export type {
+  StoreRevocationEndpoint,
+  StoreRevocationEndpointClass,
+} from './rfc7009/create-revocation-endpoint.js';
 export { createRevocationEndpoint } from './rfc7009/create-revocation-endpoint.js';
 export type {
+  OneStepRevocation,
   RevocationContext,
   RevocationEndpointOptions,
 } from './rfc7009/revocation-endpoint.js';
@@ -75,11 +79,13 @@ export { findTokenByValue } from './stores/find-token-by-value.js';
 export { MemoryTokenStore } from './stores/memory/memory-token-store.js';
 export type {
   Awaitable,
+  ConditionalRevocation,
   PurgeOptions,
+  RevocationConditions,
   RevokeFilter,
   StoredToken,
   TokenStore,
 } from './stores/token-store.js';
-export { assertFilter } from './stores/token-store.js';
+export { assertFilter, meetsConditions } from './stores/token-store.js';
 export type { TokenInfo, TokenType } from './tokens/token.js';
 export { isActive, lookupOrder, parseTokenTypeHint, TOKEN_TYPES } from './tokens/token.js';

@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seedTokens } from '../src/cli/seed.js';
+import { sha256 } from '../src/crypto/digest.js';
 import {
   AuthorizationServer,
   type Client,
+  createRevocationEndpoint,
   IntrospectionEndpoint,
   InvalidGrantError,
   MemoryClientStore,
+  MemoryTokenStore,
   OAuthError,
   parseTokenTypeHint,
   type RevocationContext,
   RevocationEndpoint,
+  type RevokedEvent,
+  type StoredToken,
   type TokenInfo,
+  type TokenStore,
   type TokenType,
   timingSafeEqual,
 } from '../src/index.js';
@@ -283,5 +289,182 @@ describe('building blocks', () => {
     assert.ok(client);
     assert.ok(!JSON.stringify(client).includes('plain-secret'));
     assert.equal(client.tokenEndpointAuthMethod, 'client_secret_basic');
+  });
+});
+
+/** The digest stores key tokens by; Node computes it synchronously. */
+const sha256Hex = (value: string): string => sha256(value) as string;
+
+describe('issue #5: the store-backed revocation endpoint revokes in one store call where it can (RFC 7009 §2.1)', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const token = (id: string, type: TokenType, clientId: string, grantId: string) => ({
+    id: sha256Hex(id),
+    type,
+    clientId,
+    grantId,
+    issuedAt: now() - 10,
+    expiresAt: type === 'access_token' ? now() + 600 : undefined,
+  });
+
+  /** A memory store that records which of its methods the endpoint calls. */
+  function recordingStore(options: { oneStep?: boolean } = {}) {
+    const inner = new MemoryTokenStore();
+    inner.saveTokens([
+      token('at-app', 'access_token', 'app', 'g1'),
+      token('rt-app', 'refresh_token', 'app', 'g1'),
+      token('at-friend', 'access_token', 'friend', 'g2'),
+    ]);
+    const calls: string[] = [];
+    const store: TokenStore = {
+      findToken: (id) => (calls.push('findToken'), inner.findToken(id)),
+      revokeToken: (id, at) => (calls.push('revokeToken'), inner.revokeToken(id, at)),
+      revokeGrant: (id, at) => (calls.push('revokeGrant'), inner.revokeGrant(id, at)),
+      saveTokens: (tokens) => inner.saveTokens(tokens),
+    };
+    if (options.oneStep !== false) {
+      store.revokeTokenIf = (id, conditions) => (
+        calls.push('revokeTokenIf'), inner.revokeTokenIf(id, conditions)
+      );
+    }
+    const revoked = (value: string) => inner.findToken(sha256Hex(value))?.revokedAt !== undefined;
+    return { store, calls, revoked };
+  }
+
+  async function post(
+    endpoint: ReturnType<typeof createRevocationEndpoint> | RevocationEndpoint<StoredToken>,
+    body: string,
+    auth = basic('app', 'secret'),
+  ) {
+    const server = await serverWith();
+    (server.clients as MemoryClientStore).set({
+      clientId: 'admin',
+      clientSecretDigest: (
+        await MemoryClientStore.fromMetadata([
+          {
+            client_id: 'x',
+            client_secret: 'secret',
+            token_endpoint_auth_method: 'client_secret_basic',
+          },
+        ])
+      ).getClient('x')!.clientSecretDigest,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+    });
+    const events: RevokedEvent[] = [];
+    server.on('revoked', (event) => events.push(event));
+    server.registerEndpoint(endpoint as never);
+    const res = await server.createEndpointResponse('revocation', revokeRequest(body, auth));
+    return { status: res.status, body: await res.json(), events };
+  }
+
+  it('an access token of the client: one revokeTokenIf call, revoked, 200, one revoked event', async () => {
+    const { store, calls, revoked } = recordingStore();
+    const res = await post(createRevocationEndpoint(store), 'token=at-app');
+    assert.deepEqual([res.status, res.body], [200, {}]);
+    assert.deepEqual(calls, ['revokeTokenIf']);
+    assert.equal(revoked('at-app'), true);
+    assert.equal(revoked('rt-app'), false, 'the grant stays');
+    assert.deepEqual(
+      res.events.map((event) => [event.token.type, event.cascade]),
+      [['access_token', 'token']],
+    );
+  });
+
+  it('a refresh token is not revoked by the one step: its grant is, by revokeGrant (RFC 7009 §2.1 SHOULD)', async () => {
+    const { store, calls, revoked } = recordingStore();
+    const res = await post(createRevocationEndpoint(store), 'token=rt-app');
+    assert.equal(res.status, 200);
+    assert.deepEqual(calls, ['revokeTokenIf', 'revokeGrant']);
+    assert.equal(revoked('at-app'), true);
+    assert.equal(revoked('rt-app'), true);
+    assert.deepEqual(
+      res.events.map((event) => event.cascade),
+      ['grant'],
+    );
+  });
+
+  it('a foreign token: 400 invalid_grant from the pipeline, nothing revoked, no event', async () => {
+    const { store, calls, revoked } = recordingStore();
+    const res = await post(createRevocationEndpoint(store), 'token=at-friend');
+    assert.deepEqual([res.status, (res.body as { error: string }).error], [400, 'invalid_grant']);
+    assert.deepEqual(calls, ['revokeTokenIf']);
+    assert.equal(revoked('at-friend'), false);
+    assert.deepEqual(res.events, []);
+  });
+
+  it('foreignToken "ignore": 200 and nothing revoked', async () => {
+    const { store, revoked } = recordingStore();
+    const res = await post(
+      new (createRevocationEndpoint(store))({ foreignToken: 'ignore' }),
+      'token=at-friend',
+    );
+    assert.equal(res.status, 200);
+    assert.equal(revoked('at-friend'), false);
+  });
+
+  it('a subclass with its own ownership check runs the steps one by one, so its check decides', async () => {
+    const { store, calls, revoked } = recordingStore();
+    class AdminMayRevoke extends createRevocationEndpoint(store) {
+      override checkOwnership(found: StoredToken, client: Client): boolean {
+        return client.clientId === 'admin' || super.checkOwnership(found, client);
+      }
+    }
+    const res = await post(AdminMayRevoke, 'token=at-friend', basic('admin', 'secret'));
+    assert.equal(res.status, 200);
+    assert.deepEqual(calls, ['findToken', 'revokeToken']);
+    assert.equal(revoked('at-friend'), true);
+  });
+
+  it('a stricter subclass check is not bypassed by the one step', async () => {
+    const { store, calls, revoked } = recordingStore();
+    class Strict extends createRevocationEndpoint(store) {
+      override checkOwnership(): boolean {
+        return false;
+      }
+    }
+    const res = await post(Strict, 'token=at-app');
+    assert.equal(res.status, 400);
+    assert.deepEqual(calls, ['findToken']);
+    assert.equal(revoked('at-app'), false);
+  });
+
+  it('revokeRefreshWithAccess: every revocation takes its grant, so no one step', async () => {
+    const { store, calls, revoked } = recordingStore();
+    const res = await post(
+      new (createRevocationEndpoint(store))({ revokeRefreshWithAccess: true }),
+      'token=at-app',
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(calls, ['findToken', 'revokeGrant']);
+    assert.equal(revoked('rt-app'), true);
+  });
+
+  it('tokenTypes without access tokens: no one step, and an access token is refused unrevoked', async () => {
+    const { store, calls, revoked } = recordingStore();
+    const res = await post(
+      new (createRevocationEndpoint(store))({ tokenTypes: ['refresh_token'] }),
+      'token=at-app',
+    );
+    assert.deepEqual(
+      [res.status, (res.body as { error: string }).error],
+      [400, 'unsupported_token_type'],
+    );
+    assert.deepEqual(calls, ['findToken']);
+    assert.equal(revoked('at-app'), false);
+  });
+
+  it('a store without revokeTokenIf: findToken, then revokeToken', async () => {
+    const { store, calls, revoked } = recordingStore({ oneStep: false });
+    const res = await post(createRevocationEndpoint(store), 'token=at-app');
+    assert.equal(res.status, 200);
+    assert.deepEqual(calls, ['findToken', 'revokeToken']);
+    assert.equal(revoked('at-app'), true);
+  });
+
+  it('a one-step call that fails answers 503 and revokes nothing (RFC 7009 §2.2.1)', async () => {
+    const { store, revoked } = recordingStore();
+    store.revokeTokenIf = () => Promise.reject(new Error('ECONNRESET'));
+    const res = await post(createRevocationEndpoint(store), 'token=at-app');
+    assert.equal(res.status, 503);
+    assert.equal(revoked('at-app'), false);
   });
 });

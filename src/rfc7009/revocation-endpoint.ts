@@ -38,6 +38,14 @@ export interface RevocationContext {
   readonly request: EndpointRequest;
 }
 
+/** What {@link RevocationEndpoint.revokeIfAllowed} found and did. */
+export interface OneStepRevocation<T> {
+  /** The token as found, before the revocation; `undefined` if unknown. */
+  readonly token: T | undefined;
+  /** Whether it was revoked (only the token, never its grant). */
+  readonly revoked: boolean;
+}
+
 /**
  * The RFC 7009 revocation endpoint, in Authlib's design: subclass it, implement
  * {@link queryToken} and {@link revokeToken}, and register the class with
@@ -100,8 +108,18 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
     const { client } = await this.authenticateClient(request, params);
     state.clientId = client.clientId;
     const { token, tokenTypeHint } = this.validate(params);
-    const lookup = this.findToken(token, tokenTypeHint, client);
-    const found = isPromiseLike(lookup) ? await lookup : lookup;
+    let found: T | undefined;
+    const attempt = this.revokeIfAllowed(token, tokenTypeHint, client);
+    if (attempt) {
+      const outcome = isPromiseLike(attempt) ? await attempt : attempt;
+      if (outcome.revoked && outcome.token) {
+        return this.respondRevoked(outcome.token, client, 'token');
+      }
+      found = outcome.token;
+    } else {
+      const lookup = this.findToken(token, tokenTypeHint, client);
+      found = isPromiseLike(lookup) ? await lookup : lookup;
+    }
     if (!found || !isActive(found)) return this.ok('{}');
     if (!this.checkOwnership(found, client)) {
       if (this.options.foreignToken === 'ignore') return this.ok('{}');
@@ -115,9 +133,44 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
       this.revokeToken(found, { client, cascade, tokenTypeHint, request }),
     );
     if (isPromiseLike(revoking)) await revoking;
+    return this.respondRevoked(found, client, cascade);
+  }
+
+  /**
+   * Steps 9 to 12 in one store call, where the storage can: finds the token and revokes
+   * it only if every check of those steps passes and its revocation stops at the token.
+   * Resolves to the token found and whether it was revoked; when it was not, nothing
+   * changed and the pipeline goes on from the token found, as after {@link findToken}.
+   * `undefined` (the default) when there is no such call: the steps run one by one.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+   */
+  protected revokeIfAllowed(
+    _token: string,
+    _tokenTypeHint: TokenType | undefined,
+    _client: Client,
+  ): Awaitable<OneStepRevocation<T>> | undefined {
+    return undefined;
+  }
+
+  /**
+   * Whether the checks of steps 9 to 12 are this class's own, not a subclass's: only then
+   * may {@link revokeIfAllowed} hand them to a store, which knows only these.
+   */
+  protected hasDefaultChecks(): boolean {
+    const base = RevocationEndpoint.prototype;
+    return (
+      this.checkOwnership === base.checkOwnership &&
+      this.cascadeOf === base.cascadeOf &&
+      this.findToken === base.findToken
+    );
+  }
+
+  /** Step 13: tells the listeners of `revoked`, and answers 200. */
+  protected respondRevoked(token: T, client: Client, cascade: 'token' | 'grant'): EndpointResponse {
     if (this.server.events.listens('revoked')) {
       this.server.events.emit('revoked', {
-        token: { type: found.type, clientId: found.clientId, id: found.id, grantId: found.grantId },
+        token: { type: token.type, clientId: token.clientId, id: token.id, grantId: token.grantId },
         client,
         cascade,
       });

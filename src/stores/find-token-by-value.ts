@@ -1,5 +1,11 @@
 import { sha256 } from '../crypto/digest.js';
-import type { Awaitable, StoredToken, TokenStore } from './token-store.js';
+import type {
+  Awaitable,
+  ConditionalRevocation,
+  RevocationConditions,
+  StoredToken,
+  TokenStore,
+} from './token-store.js';
 
 /**
  * Finds a token by its value: digests it once and looks the digest up. One lookup covers
@@ -29,4 +35,21 @@ export function lookupTokenByValue(
   return typeof id === 'string'
     ? store.findToken(id)
     : id.then((digest) => store.findToken(digest));
+}
+
+/**
+ * {@link TokenStore.revokeTokenIf} by token value, digested once, synchronous where the
+ * digest and the store are.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export function revokeTokenByValueIf(
+  store: Required<Pick<TokenStore, 'revokeTokenIf'>>,
+  value: string,
+  conditions: RevocationConditions,
+): Awaitable<ConditionalRevocation> {
+  const id = sha256(value);
+  return typeof id === 'string'
+    ? store.revokeTokenIf(id, conditions)
+    : id.then((digest) => store.revokeTokenIf(digest, conditions));
 }

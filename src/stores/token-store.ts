@@ -1,4 +1,4 @@
-import type { TokenInfo, TokenType } from '../tokens/token.js';
+import { isActive, type TokenInfo, type TokenType } from '../tokens/token.js';
 
 import type { Awaitable } from '../util/awaitable.js';
 
@@ -46,6 +46,16 @@ export interface TokenStore {
    */
   saveTokens(tokens: readonly StoredToken[]): Awaitable<number>;
   /**
+   * Optional: finds a token and revokes it in one atomic step, only if it meets every one
+   * of `conditions` (active at `conditions.at`, issued to `conditions.clientId`, of one of
+   * `conditions.types`); only that token, never its grant. Resolves to the token as it
+   * was before the step (`undefined` if unknown) and whether this step revoked it. When
+   * it does not revoke, it changes nothing. The store-backed revocation endpoint uses it
+   * for tokens whose revocation stops at the token, saving a round trip: one call instead
+   * of {@link findToken} then {@link revokeToken}.
+   */
+  revokeTokenIf?(id: string, conditions: RevocationConditions): Awaitable<ConditionalRevocation>;
+  /**
    * Bulk revocation for operators: marks every token matching all given fields revoked,
    * atomically. A filter of `grantId` alone is {@link revokeGrant}. Resolves to how many
    * were newly revoked. An empty filter is refused.
@@ -62,6 +72,42 @@ export interface TokenStore {
   migrate?(): Awaitable<void>;
   /** Releases what the store holds. The client instance passed in stays the caller's. */
   close?(): Awaitable<void>;
+}
+
+/** What a token must meet for {@link TokenStore.revokeTokenIf} to revoke it. */
+export interface RevocationConditions {
+  /** The client it was issued to. */
+  readonly clientId: string;
+  /** The types it may be of. */
+  readonly types: readonly TokenType[];
+  /** The revocation time (seconds since the epoch): the token must be active then. */
+  readonly at: number;
+}
+
+/** What {@link TokenStore.revokeTokenIf} found and did. */
+export interface ConditionalRevocation {
+  /** The token as it was before the call: `undefined` if unknown. */
+  readonly token: StoredToken | undefined;
+  /** Whether this call revoked it. */
+  readonly revoked: boolean;
+}
+
+/**
+ * Whether a token meets the conditions of {@link TokenStore.revokeTokenIf}: the stores
+ * written in TypeScript check it here; the others check the same in SQL or Lua.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export function meetsConditions(
+  token: StoredToken | undefined,
+  conditions: RevocationConditions,
+): token is StoredToken {
+  return (
+    token !== undefined &&
+    token.clientId === conditions.clientId &&
+    conditions.types.includes(token.type) &&
+    isActive(token, conditions.at)
+  );
 }
 
 /** Which tokens {@link TokenStore.revokeWhere} revokes: those matching every field given. */

@@ -115,11 +115,11 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 0);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 3);
+    assert.equal(await stores[0]!.schemaVersion(), 4);
     const { rows } = await stores[0]!.pool.query(
       'SELECT version FROM revokit_migrations ORDER BY version',
     );
-    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }]);
+    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 
   it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
@@ -141,7 +141,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 1);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 3);
+    assert.equal(await stores[0]!.schemaVersion(), 4);
     const store = stores[0]!;
     assert.deepEqual(defined(await store.getClient('v1-app')), {
       clientId: 'v1-app',
@@ -511,7 +511,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     assert.equal(await store.revokeWhere({ clientId: 'c' }, 9), 0);
   });
 
-  it('a database at version 2 with grants revoked the old way upgrades to version 3 and reads the same', async () => {
+  it('a database at version 2 with grants revoked the old way upgrades to version 3 (and on to 4) and reads the same', async () => {
     const database = await freshDatabase();
     // What revokit left at version 2: migrations 1 and 2, tokens saved and revoked by them.
     const db = await databaseAt(database, 2);
@@ -549,7 +549,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     const stores = [new PostgresTokenStore(db), new PostgresTokenStore(await pool(database))];
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 3);
+    assert.equal(await stores[0]!.schemaVersion(), 4);
     const store = stores[1]!;
     assert.deepEqual(await read(store), atVersion2);
     assert.equal(await store.revokeGrant('old', 9), 0);

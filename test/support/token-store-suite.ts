@@ -5,7 +5,11 @@ import type { Client } from '../../src/client-auth/client.js';
 import type { WritableClientStore } from '../../src/client-auth/client-store.js';
 import { sameClient } from '../../src/client-auth/client-store.js';
 import { sha256 } from '../../src/crypto/digest.js';
-import type { StoredToken, TokenStore } from '../../src/stores/token-store.js';
+import type {
+  RevocationConditions,
+  StoredToken,
+  TokenStore,
+} from '../../src/stores/token-store.js';
 import { isActive } from '../../src/tokens/token.js';
 
 /** A store under test, and a way to reach the same data as a second server would. */
@@ -269,6 +273,123 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
       });
       it('revoking an unknown token counts nothing', async () => {
         assert.equal(await store.revokeToken(await digest('nothing'), now()), 0);
+      });
+    });
+
+    describe('issue #5: revokeTokenIf finds and revokes in one step, only when every condition holds (RFC 7009 §2.1)', () => {
+      const revokeIf = (id: string, conditions: RevocationConditions) => {
+        assert.equal(
+          typeof store.revokeTokenIf,
+          'function',
+          'revokit stores implement revokeTokenIf',
+        );
+        return store.revokeTokenIf!(id, conditions);
+      };
+      const accessOnly = (clientId: string, at = now()): RevocationConditions => ({
+        clientId,
+        types: ['access_token'],
+        at,
+      });
+
+      it('revokes an active token of the client and type, answers it as it was, and only once', async () => {
+        const { tokens } = await makeGrant({ generations: 2 });
+        await store.saveTokens(tokens);
+        const access = tokens[0]!;
+        const at = now() - 5;
+        const first = await revokeIf(access.id, accessOnly(access.clientId, at));
+        assert.equal(first.revoked, true);
+        assert.deepEqual(defined(first.token), defined(access), 'the token before the step');
+        assert.equal(await revokedAt(store, access.id), at);
+        const again = await revokeIf(access.id, accessOnly(access.clientId, at + 3));
+        assert.equal(again.revoked, false);
+        assert.equal(again.token?.revokedAt, at, 'the first time stands');
+        // Only the token: the rest of its grant stays active.
+        await assertNoneRevoked(store, tokens.slice(1));
+      });
+
+      it('changes nothing for a token of another client, of another type, expired, revoked, or of a revoked grant', async () => {
+        const live = await makeGrant();
+        const expired = await makeGrant({ expiresIn: -60 });
+        const revoked = await makeGrant();
+        const cascaded = await makeGrant({ generations: 2 });
+        await store.saveTokens([
+          ...live.tokens,
+          ...expired.tokens,
+          ...revoked.tokens,
+          ...cascaded.tokens,
+        ]);
+        await store.revokeToken(revoked.tokens[0]!.id, now() - 30);
+        await store.revokeGrant(cascaded.grantId, now() - 20);
+        const [access, refresh] = live.tokens as [StoredToken, StoredToken];
+        const cases: [string, StoredToken, RevocationConditions][] = [
+          ['another client', access, accessOnly('someone-else')],
+          ['a type not asked for', refresh, accessOnly(refresh.clientId)],
+          ['expired', expired.tokens[0]!, accessOnly(expired.tokens[0]!.clientId)],
+          ['already revoked', revoked.tokens[0]!, accessOnly(revoked.tokens[0]!.clientId)],
+          ['of a revoked grant', cascaded.tokens[2]!, accessOnly(cascaded.tokens[2]!.clientId)],
+        ];
+        for (const [why, token, conditions] of cases) {
+          const before = await store.findToken(token.id);
+          const outcome = await revokeIf(token.id, conditions);
+          assert.equal(outcome.revoked, false, why);
+          assert.deepEqual(defined(outcome.token), defined(before), `${why}: the token as stored`);
+          assert.deepEqual(
+            defined(await store.findToken(token.id)),
+            defined(before),
+            `${why}: unchanged`,
+          );
+        }
+        await assertNoneRevoked(store, live.tokens);
+        assert.equal(
+          (
+            await revokeIf(refresh.id, {
+              ...accessOnly(refresh.clientId),
+              types: ['refresh_token'],
+            })
+          ).revoked,
+          true,
+          'the refresh token, once its type is asked for',
+        );
+      });
+
+      it('an expiry at the revocation time itself is expired (RFC 7662 §2.2: active only before exp)', async () => {
+        const { tokens } = await makeGrant();
+        await store.saveTokens(tokens);
+        const access = tokens[0]!;
+        const outcome = await revokeIf(access.id, accessOnly(access.clientId, access.expiresAt!));
+        assert.equal(outcome.revoked, false);
+        await assertNoneRevoked(store, tokens);
+      });
+
+      it('an unknown token: nothing found, nothing revoked', async () => {
+        assert.deepEqual(await revokeIf(await digest('nothing'), accessOnly('anyone')), {
+          token: undefined,
+          revoked: false,
+        });
+      });
+
+      it('calls of one turn: each judged alone, a token asked twice revoked by the first asking', async () => {
+        const a = await makeGrant();
+        const b = await makeGrant();
+        await store.saveTokens([...a.tokens, ...b.tokens]);
+        const at = now() - 2;
+        const [first, second, other, foreign] = await Promise.all([
+          revokeIf(a.tokens[0]!.id, accessOnly(a.tokens[0]!.clientId, at)),
+          revokeIf(a.tokens[0]!.id, accessOnly(a.tokens[0]!.clientId, at + 1)),
+          revokeIf(b.tokens[0]!.id, accessOnly(b.tokens[0]!.clientId, at)),
+          revokeIf(b.tokens[1]!.id, {
+            ...accessOnly('someone-else', at),
+            types: ['refresh_token'],
+          }),
+        ]);
+        assert.equal(first?.revoked, true);
+        assert.equal(second?.revoked, false);
+        assert.equal(second?.token?.revokedAt, at, 'the second asking finds it revoked');
+        assert.equal(other?.revoked, true);
+        assert.equal(foreign?.revoked, false);
+        assert.equal(await revokedAt(store, a.tokens[0]!.id), at);
+        assert.equal(await revokedAt(store, b.tokens[0]!.id), at);
+        await assertNoneRevoked(store, [a.tokens[1]!, b.tokens[1]!]);
       });
     });
 

@@ -1,6 +1,9 @@
 import {
   assertFilter,
+  type ConditionalRevocation,
+  meetsConditions,
   type PurgeOptions,
+  type RevocationConditions,
   type RevokeFilter,
   type StoredToken,
   type TokenStore,
@@ -29,6 +32,13 @@ export class MemoryTokenStore implements TokenStore {
     if (!token || token.revokedAt != null) return 0;
     this.#tokens.set(id, { ...token, revokedAt: at });
     return 1;
+  }
+
+  /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
+  revokeTokenIf(id: string, conditions: RevocationConditions): ConditionalRevocation {
+    const token = this.#tokens.get(id);
+    if (!meetsConditions(token, conditions)) return { token, revoked: false };
+    return { token, revoked: this.revokeToken(id, conditions.at) === 1 };
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */

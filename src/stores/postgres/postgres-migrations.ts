@@ -187,4 +187,55 @@ END
 $$;
 `,
   },
+  {
+    // Version 4 (issue #5): find and revoke in one round trip. The revocation endpoint asks
+    // for a token to be revoked only if it is active, of its client and of a type whose
+    // revocation stops at the token; the function answers every token as it was before
+    // (the statement's snapshot) and which it revoked. A function only: servers of
+    // version 3 keep working beside it. The locks are those of revokit_revoke_tokens, in
+    // the same order: shared advisory locks of the grants first, then rows by id.
+    version: 4,
+    sql: `
+CREATE FUNCTION revokit_revoke_tokens_if(
+  p_ids text[], p_client_ids text[], p_types text[], p_ats bigint[]
+) RETURNS TABLE (
+  id text, type text, client_id text, grant_id text, issued_at bigint, expires_at bigint,
+  revoked_at bigint, scope text, sub text, revoked boolean
+)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(7009, k)
+  FROM (SELECT DISTINCT hashtext(t.grant_id) AS k FROM revokit_tokens t
+        WHERE t.id = ANY(p_ids) AND t.revoked_at IS NULL ORDER BY 1) keys;
+  RETURN QUERY
+  WITH asked AS (
+    -- A token asked for twice is judged by the conditions of the first asking.
+    SELECT DISTINCT ON (a.id) a.id, a.client_id, a.types, a.at
+    FROM unnest(p_ids, p_client_ids, p_types, p_ats) WITH ORDINALITY AS a(id, client_id, types, at, n)
+    ORDER BY a.id, a.n
+  ), done AS (
+    UPDATE revokit_tokens t SET revoked_at = asked.at
+    FROM asked
+    WHERE t.id = asked.id
+      AND t.id IN (SELECT l.id FROM revokit_tokens l
+                   WHERE l.id = ANY(p_ids) AND l.revoked_at IS NULL ORDER BY l.id FOR UPDATE)
+      AND t.revoked_at IS NULL
+      AND t.client_id = asked.client_id
+      AND t.type = ANY(string_to_array(asked.types, ' '))
+      AND (t.expires_at IS NULL OR t.expires_at > asked.at)
+      AND NOT EXISTS (SELECT 1 FROM revokit_grants g
+                      WHERE g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL)
+    RETURNING t.id
+  )
+  SELECT t.id, t.type, t.client_id, t.grant_id, t.issued_at, t.expires_at,
+         COALESCE(t.revoked_at, g.revoked_at), t.scope, t.sub,
+         EXISTS (SELECT 1 FROM done d WHERE d.id = t.id)
+  FROM revokit_tokens t
+  LEFT JOIN revokit_grants g ON g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL
+  WHERE t.id = ANY(p_ids);
+END
+$$;
+`,
+  },
 ];

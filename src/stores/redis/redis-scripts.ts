@@ -113,6 +113,30 @@ end
 return out
 `;
 
+/**
+ * KEYS: token hashes. ARGV: retention, then for each key its client, its types (separated
+ * by spaces) and its revocation time. Revokes each token that is active then, of that
+ * client and of one of those types; answers each token's fields as FIND_TOKENS does, as
+ * they were before, followed by 1 if this script revoked it, else 0.
+ */
+export const REVOKE_TOKENS_IF = `${HELPERS}
+local retention = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local c, types, at = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+  local t = redis.call('HMGET', key, 'ty', 'c', 'g', 'i', 'e', 'r', 's', 'u')
+  local n = 0
+  if t[1] and not t[6] and t[2] == c
+      and string.find(' ' .. types .. ' ', ' ' .. t[1] .. ' ', 1, true)
+      and (not t[5] or tonumber(t[5]) > tonumber(at)) then
+    n = revoke(key, at, retention)
+  end
+  t[9] = n
+  out[i] = t
+end
+return out
+`;
+
 /** KEYS: grant set, grant marker. ARGV: prefix, at, retention. */
 export const REVOKE_GRANT = `${HELPERS}
 local p, at, retention = ARGV[1], ARGV[2], tonumber(ARGV[3])
