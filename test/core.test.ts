@@ -12,6 +12,7 @@ import {
   MemoryTokenStore,
   OAuthError,
   parseTokenTypeHint,
+  type RevocationConditions,
   type RevocationContext,
   RevocationEndpoint,
   type RevokedEvent,
@@ -315,15 +316,22 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
       token('at-friend', 'access_token', 'friend', 'g2'),
     ]);
     const calls: string[] = [];
+    const record =
+      <A extends unknown[], R>(name: string, call: (...args: A) => R) =>
+      (...args: A): R => {
+        calls.push(name);
+        return call(...args);
+      };
     const store: TokenStore = {
-      findToken: (id) => (calls.push('findToken'), inner.findToken(id)),
-      revokeToken: (id, at) => (calls.push('revokeToken'), inner.revokeToken(id, at)),
-      revokeGrant: (id, at) => (calls.push('revokeGrant'), inner.revokeGrant(id, at)),
+      findToken: record('findToken', (id: string) => inner.findToken(id)),
+      revokeToken: record('revokeToken', (id: string, at: number) => inner.revokeToken(id, at)),
+      revokeGrant: record('revokeGrant', (id: string, at: number) => inner.revokeGrant(id, at)),
       saveTokens: (tokens) => inner.saveTokens(tokens),
     };
     if (options.oneStep !== false) {
-      store.revokeTokenIf = (id, conditions) => (
-        calls.push('revokeTokenIf'), inner.revokeTokenIf(id, conditions)
+      store.revokeTokenIf = record(
+        'revokeTokenIf',
+        (id: string, conditions: RevocationConditions) => inner.revokeTokenIf(id, conditions),
       );
     }
     const revoked = (value: string) => inner.findToken(sha256Hex(value))?.revokedAt !== undefined;
