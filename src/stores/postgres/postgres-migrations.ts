@@ -204,10 +204,23 @@ CREATE FUNCTION revokit_revoke_tokens_if(
 )
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_column
+DECLARE
+  live integer;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(7009, k)
   FROM (SELECT DISTINCT hashtext(t.grant_id) AS k FROM revokit_tokens t
         WHERE t.id = ANY(p_ids) AND t.revoked_at IS NULL ORDER BY 1) keys;
+  GET DIAGNOSTICS live = ROW_COUNT;
+  IF live = 0 THEN
+    -- Nothing unrevoked asked for (unknown tokens, mostly): read, write nothing.
+    RETURN QUERY
+    SELECT t.id, t.type, t.client_id, t.grant_id, t.issued_at, t.expires_at,
+           COALESCE(t.revoked_at, g.revoked_at), t.scope, t.sub, false
+    FROM revokit_tokens t
+    LEFT JOIN revokit_grants g ON g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL
+    WHERE t.id = ANY(p_ids);
+    RETURN;
+  END IF;
   RETURN QUERY
   WITH asked AS (
     -- A token asked for twice is judged by the conditions of the first asking.
