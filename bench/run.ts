@@ -8,7 +8,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -532,6 +532,8 @@ async function main(): Promise<void> {
     for (const target of targets) await target.server.stop();
     await baseline.stop();
     await services?.stop();
+    // The database files of a full run take ~10 GB.
+    await rm(runDir, { recursive: true, force: true });
   }
 }
 

@@ -109,6 +109,25 @@ async function start(
 }
 
 /**
+ * One batch, tried again if it fails: on this VM an fsync can stall for seconds while every
+ * store seeds at once, past Redis's 5 s command timeout, which would drop the store from
+ * the run. `saveTokens` inserts only what is absent, so a retry adds what the failed try
+ * did not; the count then leaves out what the failed try had written.
+ */
+async function saveBatch(batch: readonly StoredToken[]): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store!.saveTokens(batch);
+    } catch (error) {
+      if (attempt === 3) throw error;
+      process.stderr.write(
+        `${storeName}: a seeding batch failed (${(error as Error).message}); trying again\n`,
+      );
+    }
+  }
+}
+
+/**
  * Saves tokens in batches, building the next batch while the store writes the ones in
  * flight (PostgreSQL: two at a time, overlapping a round trip with the next insert).
  */
@@ -120,7 +139,7 @@ async function saveAll(count: number, make: (i: number) => StoredToken): Promise
     const batch: StoredToken[] = [];
     const to = Math.min(count, from + size);
     for (let i = from; i < to; i++) batch.push(make(i));
-    inFlight.push(store!.saveTokens(batch));
+    inFlight.push(saveBatch(batch));
     if (inFlight.length >= most) inserted += await inFlight.shift()!;
   }
   for (const pending of inFlight) inserted += await pending;

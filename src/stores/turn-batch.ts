@@ -54,3 +54,17 @@ export class TurnBatch<I, O> {
     else settle(outputs);
   };
 }
+
+/**
+ * The outputs of a batch whose inputs repeat: `read` runs once for each distinct input, all
+ * at once, and every input gets its output.
+ */
+export async function readEachOnce<I, O>(
+  inputs: readonly I[],
+  read: (input: I) => Promise<O>,
+): Promise<O[]> {
+  const unique = [...new Set(inputs)];
+  const outputs = await Promise.all(unique.map(read));
+  const byInput = new Map(unique.map((input, i) => [input, outputs[i]!]));
+  return inputs.map((input) => byInput.get(input)!);
+}

@@ -13,6 +13,7 @@ import { POSTGRES_MIGRATIONS } from '../../src/stores/postgres/postgres-migratio
 import { PostgresTokenStore } from '../../src/stores/postgres/postgres-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
 import type { StoredToken } from '../../src/stores/token-store.js';
+import { assertDamagedClientFailsAlone } from '../support/fixtures.js';
 import { postgresForTests, type Service, startPostgres } from '../support/services.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
@@ -169,6 +170,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
         text,
       ]);
       await assert.rejects(store.getClient('app'), ClientRecordError, text);
+      await assertDamagedClientFailsAlone(store, 'app', text);
       assert.equal(await store.saveClient(client), 'updated', text);
       assert.deepEqual((await store.getClient('app'))?.jwks, client.jwks);
     }

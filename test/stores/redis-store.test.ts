@@ -6,6 +6,7 @@ import { sha256 } from '../../src/crypto/digest.js';
 import { ClientRecordError } from '../../src/stores/client-record.js';
 import { RedisTokenStore } from '../../src/stores/redis/redis-token-store.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
+import { assertDamagedClientFailsAlone } from '../support/fixtures.js';
 import { redisForTests, type Service } from '../support/services.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
@@ -194,6 +195,7 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     for (const text of ['{"keys": [', '{"keys": 3}']) {
       await redis.hset(`${store.prefix}cl:app`, 'jwks', text);
       await assert.rejects(store.getClient('app'), ClientRecordError, text);
+      await assertDamagedClientFailsAlone(store, 'app', text);
       assert.equal(await store.saveClient(client), 'updated', text);
       assert.deepEqual((await store.getClient('app'))?.jwks, client.jwks);
     }

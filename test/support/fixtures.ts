@@ -1,5 +1,7 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { ClientMetadata } from '../../src/client-auth/client.js';
+import type { WritableClientStore } from '../../src/client-auth/client-store.js';
 import { sha256 } from '../../src/crypto/digest.js';
 import type { StoredToken, TokenStore } from '../../src/stores/token-store.js';
 
@@ -154,4 +156,22 @@ export class FlakyStore implements TokenStore {
   saveTokens(tokens: readonly StoredToken[]) {
     return this.inner.saveTokens(tokens);
   }
+}
+
+/**
+ * Issue #5: client lookups of one turn are batched. A damaged client record, asked for in
+ * the same turn as a sound one, must fail its own lookup only.
+ */
+export async function assertDamagedClientFailsAlone(
+  clients: WritableClientStore,
+  damagedId: string,
+  message: string,
+): Promise<void> {
+  await clients.saveClient({ clientId: 'sound', tokenEndpointAuthMethod: 'none' });
+  const [damaged, sound] = await Promise.allSettled([
+    clients.getClient(damagedId),
+    clients.getClient('sound'),
+  ]);
+  assert.equal(damaged.status, 'rejected', message);
+  assert.equal(sound.status === 'fulfilled' && sound.value?.clientId, 'sound', message);
 }

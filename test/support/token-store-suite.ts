@@ -646,6 +646,22 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         assert.equal(await sut.clients.saveClient(next), 'updated');
         assert.equal((await sut.clients.getClient(id))?.clientSecretDigest, await sha256('new'));
       });
+      it('issue #5: lookups of one turn, repeated and mixed, each get their own client', async () => {
+        if (!sut.clients) return;
+        const clients = sut.clients;
+        const a = client(uid('client'), await sha256('a'));
+        const b = client(uid('client'), undefined);
+        await clients.saveClient(a);
+        await clients.saveClient(b);
+        const ids = [a.clientId, b.clientId, a.clientId, uid('nobody'), a.clientId];
+        const found = await Promise.all(ids.map((id) => clients.getClient(id)));
+        assert.deepEqual(
+          found.map((c) => c?.clientId),
+          [a.clientId, b.clientId, a.clientId, undefined, a.clientId],
+        );
+        assert.equal(found[0]?.clientSecretDigest, await sha256('a'));
+        assert.equal(found[1]?.clientSecretDigest, undefined);
+      });
       it('every field round-trips, and an unknown client is undefined', async () => {
         if (!sut.clients) return;
         const full: Client = {
