@@ -344,19 +344,14 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
     auth = basic('app', 'secret'),
   ) {
     const server = await serverWith();
-    (server.clients as MemoryClientStore).set({
-      clientId: 'admin',
-      clientSecretDigest: (
-        await MemoryClientStore.fromMetadata([
-          {
-            client_id: 'x',
-            client_secret: 'secret',
-            token_endpoint_auth_method: 'client_secret_basic',
-          },
-        ])
-      ).getClient('x')!.clientSecretDigest,
-      tokenEndpointAuthMethod: 'client_secret_basic',
-    });
+    const admins = await MemoryClientStore.fromMetadata([
+      {
+        client_id: 'admin',
+        client_secret: 'secret',
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ]);
+    (server.clients as MemoryClientStore).set(admins.getClient('admin')!);
     const events: RevokedEvent[] = [];
     server.on('revoked', (event) => events.push(event));
     server.registerEndpoint(endpoint as never);

@@ -31,10 +31,7 @@ export function lookupTokenByValue(
   store: TokenStore,
   value: string,
 ): Awaitable<StoredToken | undefined> {
-  const id = sha256(value);
-  return typeof id === 'string'
-    ? store.findToken(id)
-    : id.then((digest) => store.findToken(digest));
+  return byDigest(value, (id) => store.findToken(id));
 }
 
 /**
@@ -48,8 +45,11 @@ export function revokeTokenByValueIf(
   value: string,
   conditions: RevocationConditions,
 ): Awaitable<ConditionalRevocation> {
+  return byDigest(value, (id) => store.revokeTokenIf(id, conditions));
+}
+
+/** Calls `use` with the digest of `value`, synchronously where the digest is. */
+function byDigest<T>(value: string, use: (id: string) => Awaitable<T>): Awaitable<T> {
   const id = sha256(value);
-  return typeof id === 'string'
-    ? store.revokeTokenIf(id, conditions)
-    : id.then((digest) => store.revokeTokenIf(digest, conditions));
+  return typeof id === 'string' ? use(id) : id.then(use);
 }

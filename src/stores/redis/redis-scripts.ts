@@ -18,8 +18,18 @@
  * never expires, its revocation. An unrevoked token without expiry has no TTL.
  */
 
+/**
+ * A token's fields in the order `tokenFromFields` reads them: type, client, grant, issued,
+ * expires, revoked, scope, subject (false where absent).
+ */
+const TOKEN_FIELDS = `
+local function token_fields(key)
+  return redis.call('HMGET', key, 'ty', 'c', 'g', 'i', 'e', 'r', 's', 'u')
+end
+`;
+
 /** Shared helpers, prepended to the scripts that need them. */
-const HELPERS = `
+const HELPERS = `${TOKEN_FIELDS}
 local function index(set, id, ends)
   local fresh = redis.call('EXISTS', set) == 0
   redis.call('SADD', set, id)
@@ -90,10 +100,10 @@ return inserted
  * expires, revoked, scope, subject (nil where absent): the lookups of one turn of the
  * event loop in one command.
  */
-export const FIND_TOKENS = `
+export const FIND_TOKENS = `${TOKEN_FIELDS}
 local out = {}
 for i, key in ipairs(KEYS) do
-  out[i] = redis.call('HMGET', key, 'ty', 'c', 'g', 'i', 'e', 'r', 's', 'u')
+  out[i] = token_fields(key)
 end
 return out
 `;
@@ -124,7 +134,7 @@ local retention = tonumber(ARGV[1])
 local out = {}
 for i, key in ipairs(KEYS) do
   local c, types, at = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
-  local t = redis.call('HMGET', key, 'ty', 'c', 'g', 'i', 'e', 'r', 's', 'u')
+  local t = token_fields(key)
   local n = 0
   if t[1] and not t[6] and t[2] == c
       and string.find(' ' .. types .. ' ', ' ' .. t[1] .. ' ', 1, true)

@@ -92,7 +92,7 @@ const scripts = {
 
 const SAVE_RESULTS: readonly SaveClientResult[] = ['unchanged', 'inserted', 'updated'];
 
-/** A token from its hash fields in FIND_TOKENS' order; `undefined` for no hash. */
+/** A token from its hash fields in the scripts' `token_fields` order; `undefined` for no hash. */
 function tokenFromFields(id: string, fields: readonly (string | null)[]): StoredToken | undefined {
   const [ty, c, g, i, e, r, s, u] = fields;
   if (ty == null) return undefined;
