@@ -83,6 +83,7 @@ export type {
   PurgeOptions,
   RevocationConditions,
   RevokeFilter,
+  RevokeGrantOptions,
   StoredToken,
   TokenStore,
 } from './stores/token-store.js';

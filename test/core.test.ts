@@ -16,6 +16,7 @@ import {
   type RevocationContext,
   RevocationEndpoint,
   type RevokedEvent,
+  type RevokeGrantOptions,
   type StoredToken,
   type TokenInfo,
   type TokenStore,
@@ -316,6 +317,7 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
       token('at-friend', 'access_token', 'friend', 'g2'),
     ]);
     const calls: string[] = [];
+    const grantOptions: (RevokeGrantOptions | undefined)[] = [];
     const record =
       <A extends unknown[], R>(name: string, call: (...args: A) => R) =>
       (...args: A): R => {
@@ -325,7 +327,10 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
     const store: TokenStore = {
       findToken: record('findToken', (id: string) => inner.findToken(id)),
       revokeToken: record('revokeToken', (id: string, at: number) => inner.revokeToken(id, at)),
-      revokeGrant: record('revokeGrant', (id: string, at: number) => inner.revokeGrant(id, at)),
+      revokeGrant: record('revokeGrant', (id: string, at: number, options?: RevokeGrantOptions) => {
+        grantOptions.push(options);
+        return inner.revokeGrant(id, at);
+      }),
       saveTokens: (tokens) => inner.saveTokens(tokens),
     };
     if (options.oneStep !== false) {
@@ -335,7 +340,7 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
       );
     }
     const revoked = (value: string) => inner.findToken(sha256Hex(value))?.revokedAt !== undefined;
-    return { store, calls, revoked };
+    return { store, calls, revoked, grantOptions };
   }
 
   async function post(
@@ -373,10 +378,12 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
   });
 
   it('a refresh token is not revoked by the one step: its grant is, by revokeGrant (RFC 7009 §2.1 SHOULD)', async () => {
-    const { store, calls, revoked } = recordingStore();
+    const { store, calls, revoked, grantOptions } = recordingStore();
     const res = await post(createRevocationEndpoint(store), 'token=rt-app');
     assert.equal(res.status, 200);
     assert.deepEqual(calls, ['revokeTokenIf', 'revokeGrant']);
+    // Issue #5 "Cascade": the endpoint never reads the count, so it asks for none.
+    assert.deepEqual(grantOptions, [{ count: false }]);
     assert.equal(revoked('at-app'), true);
     assert.equal(revoked('rt-app'), true);
     assert.deepEqual(

@@ -87,9 +87,10 @@ export function createRevocationEndpoint(
 
     revokeToken(token: StoredToken, context: RevocationContext): Promise<void> | undefined {
       const at = Math.floor(Date.now() / 1000);
+      // The count is not needed here: uncounted, a marking store reads none of the grant.
       const done =
         context.cascade === 'grant'
-          ? store.revokeGrant(token.grantId, at)
+          ? store.revokeGrant(token.grantId, at, { count: false })
           : store.revokeToken(token.id, at);
       // A synchronous store answers synchronously: no promise, so no store timeout armed.
       return isPromiseLike(done) ? done.then(() => undefined) : undefined;

@@ -36,9 +36,10 @@ export interface TokenStore {
   /**
    * Marks every token of a grant revoked at `at`, atomically: all of them or none. The grant
    * itself stays marked, so a token saved into it afterwards (a rotation racing the
-   * revocation) is stored revoked. Resolves to how many were newly revoked.
+   * revocation) is stored revoked. Resolves to how many were newly revoked, unless
+   * `options.count` is `false`.
    */
-  revokeGrant(grantId: string, at: number): Awaitable<number>;
+  revokeGrant(grantId: string, at: number, options?: RevokeGrantOptions): Awaitable<number>;
   /**
    * Inserts tokens; a token whose id is already stored is left as it is, so saving twice
    * adds nothing and never un-revokes. A token of a revoked grant is stored revoked.
@@ -108,6 +109,18 @@ export function meetsConditions(
     conditions.types.includes(token.type) &&
     isActive(token, conditions.at)
   );
+}
+
+/** Options of {@link TokenStore.revokeGrant}. */
+export interface RevokeGrantOptions {
+  /**
+   * Whether the call must count the tokens it revoked (default `true`). With `false`, the
+   * number it resolves to is unspecified and the caller ignores it. The revocation
+   * endpoint asks for no count: a store that revokes a grant by marking it (SQLite,
+   * PostgreSQL) then writes one row and reads none of the grant's tokens, where counting
+   * reads every one of them, scattered over the table as they were issued over time.
+   */
+  readonly count?: boolean | undefined;
 }
 
 /** Which tokens {@link TokenStore.revokeWhere} revokes: those matching every field given. */

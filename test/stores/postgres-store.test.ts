@@ -116,11 +116,17 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 0);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 4);
+    assert.equal(await stores[0]!.schemaVersion(), 5);
     const { rows } = await stores[0]!.pool.query(
       'SELECT version FROM revokit_migrations ORDER BY version',
     );
-    assert.deepEqual(rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    assert.deepEqual(rows, [
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+      { version: 4 },
+      { version: 5 },
+    ]);
   });
 
   it('a database at version 1 upgrades to version 2 (jwks, RFC 7523 §2.2) and keeps its clients and tokens', async () => {
@@ -142,7 +148,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 1);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 4);
+    assert.equal(await stores[0]!.schemaVersion(), 5);
     const store = stores[0]!;
     assert.deepEqual(defined(await store.getClient('v1-app')), {
       clientId: 'v1-app',
@@ -441,6 +447,16 @@ async function rowsUpdated(db: pg.Pool, table: string): Promise<number> {
   return rows[0].n;
 }
 
+/** Rows of revokit_tokens read so far, by index or sequential scan. */
+async function tokenReads(db: pg.Pool): Promise<number> {
+  await db.query('SELECT pg_stat_force_next_flush()');
+  const { rows } = await db.query(
+    `SELECT (coalesce(idx_tup_fetch, 0) + seq_tup_read)::int AS n
+     FROM pg_stat_user_tables WHERE relname = 'revokit_tokens'`,
+  );
+  return rows[0].n;
+}
+
 describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schema version 3)', () => {
   it('revoking a 10,000-token grant writes one grant row, not 10,000 token rows, and every token reads revoked', async () => {
     const database = await freshDatabase();
@@ -467,6 +483,42 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     assert.equal((await store.findToken('other-0'))?.revokedAt, undefined);
     assert.equal(await store.revokeGrant('big', 6), 0);
     assert.equal((await store.findToken(tokens[0]!.id))?.revokedAt, 5, 'the first time stays');
+  });
+
+  it('an uncounted cascade ({ count: false }, schema version 5) reads no token row, and every token reads revoked', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database, 1);
+    const store = new PostgresTokenStore(db);
+    await store.migrate();
+    const tokens = grantTokens('big', 'big', 1_000);
+    await store.saveTokens([...tokens, ...grantTokens('other', 'other', 4)]);
+    const before = await tokenReads(db);
+    await store.revokeGrant('big', 5, { count: false });
+    assert.equal((await tokenReads(db)) - before, 0, 'no scan of revokit_tokens');
+    for (const token of [tokens[0]!, tokens[999]!]) {
+      assert.equal((await store.findToken(token.id))?.revokedAt, 5, token.id);
+    }
+    assert.equal((await store.findToken('other-0'))?.revokedAt, undefined);
+    assert.equal(await store.revokeGrant('big', 6), 0, 'the grant stays revoked, at 5');
+    assert.equal((await store.findToken(tokens[0]!.id))?.revokedAt, 5);
+    // The measure sees a count: a counted cascade reads the grant's rows.
+    const counted = await tokenReads(db);
+    assert.equal(await store.revokeGrant('other', 5), 4);
+    assert.ok((await tokenReads(db)) - counted >= 4);
+  });
+
+  it('beside version 5, a server of version 4 revokes a grant through the two-argument function, counted', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database, 1);
+    const store = new PostgresTokenStore(db);
+    await store.migrate();
+    await store.saveTokens([...grantTokens('g', 'g', 3), ...grantTokens('h', 'h', 2)]);
+    // What a version-4 server sends.
+    const { rows } = await db.query('SELECT revokit_revoke_grant($1, $2) AS n', ['g', 7]);
+    assert.equal(rows[0].n, 3);
+    assert.equal((await store.findToken('g-2'))?.revokedAt, 7);
+    assert.equal((await store.findToken('h-0'))?.revokedAt, undefined);
+    assert.equal(await store.revokeGrant('g', 8, { count: false }), 0, 'already revoked');
   });
 
   it('a revocation is a HOT update: no index holds revoked_at, so no index entry is written (issue #5)', async () => {
@@ -551,7 +603,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     const stores = [new PostgresTokenStore(db), new PostgresTokenStore(await pool(database))];
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 4);
+    assert.equal(await stores[0]!.schemaVersion(), 5);
     const store = stores[1]!;
     assert.deepEqual(await read(store), atVersion2);
     assert.equal(await store.revokeGrant('old', 9), 0);

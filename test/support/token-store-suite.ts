@@ -254,6 +254,36 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         }
         assert.equal(await revokedAt(store, tokens[5]!.id), first);
       });
+      it('revoking a grant uncounted ({ count: false }, what the endpoint asks) revokes exactly what the counted call does (issue #5 "Cascade")', async () => {
+        const grant = await makeGrant({ generations: 3 });
+        const sibling = await makeGrant({ clientId: grant.tokens[0]!.clientId });
+        await store.saveTokens([...grant.tokens, ...sibling.tokens]);
+        const first = now() - 500;
+        await store.revokeToken(grant.tokens[2]!.id, first);
+        const at = now() - 5;
+        await store.revokeGrant(grant.grantId, at, { count: false });
+        assert.equal(await revokedAt(store, grant.tokens[2]!.id), first);
+        await assertAllRevoked(store, [...grant.tokens.slice(0, 2), ...grant.tokens.slice(3)], at);
+        await assertNoneRevoked(store, sibling.tokens);
+        // The grant stays marked: counted or not, a second revocation finds nothing new,
+        // and a token saved into it later is born revoked, at the grant's time.
+        assert.equal(await store.revokeGrant(grant.grantId, now()), 0);
+        const late = (await makeGrant({ clientId: grant.tokens[0]!.clientId })).tokens.map((t) => ({
+          ...t,
+          grantId: grant.grantId,
+        }));
+        await store.saveTokens(late);
+        await assertAllRevoked(store, late, at);
+      });
+      it('a grant revoked uncounted first is not revoked again by a counted call, nor by a second uncounted one (issue #5 "Cascade")', async () => {
+        const grant = await makeGrant({ generations: 2 });
+        await store.saveTokens(grant.tokens);
+        const at = now() - 7;
+        await store.revokeGrant(grant.grantId, at, { count: false });
+        await store.revokeGrant(grant.grantId, now(), { count: false });
+        assert.equal(await store.revokeGrant(grant.grantId, now(), { count: true }), 0);
+        await assertAllRevoked(store, grant.tokens, at);
+      });
     });
 
     describe('issue #3: idempotent revocation (RFC 7009 §2.2: already revoked answers 200)', () => {

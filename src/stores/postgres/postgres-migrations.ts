@@ -251,4 +251,45 @@ END
 $$;
 `,
   },
+  {
+    // Version 5 (issue #5): a grant revoked without counting its tokens. The revocation
+    // endpoint never reads the count, and counting reads every token row of the grant:
+    // rows issued over the grant's lifetime, one heap page each. Uncounted, a cascade
+    // writes the marker and reads no token. A function only, as in version 4: the
+    // two-argument form keeps its meaning for servers of version 4 and now calls this one.
+    version: 5,
+    sql: `
+CREATE FUNCTION revokit_revoke_grant(p_grant_id text, p_at bigint, p_count boolean)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  previous bigint;
+  n integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock(7009, hashtext(p_grant_id));
+  -- Usually one statement; the loop covers a grant row that does not exist yet or that a
+  -- purge deleted in between (purge deletes only grants without tokens).
+  LOOP
+    SELECT revoked_at INTO previous FROM revokit_grants
+    WHERE grant_id = p_grant_id FOR UPDATE;
+    EXIT WHEN FOUND;
+    INSERT INTO revokit_grants (grant_id) VALUES (p_grant_id) ON CONFLICT (grant_id) DO NOTHING;
+  END LOOP;
+  IF previous IS NOT NULL THEN
+    RETURN 0;
+  END IF;
+  UPDATE revokit_grants SET revoked_at = p_at WHERE grant_id = p_grant_id;
+  IF NOT p_count THEN
+    RETURN 1;
+  END IF;
+  SELECT count(*) INTO n FROM revokit_tokens
+  WHERE grant_id = p_grant_id AND revoked_at IS NULL;
+  RETURN n;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION revokit_revoke_grant(p_grant_id text, p_at bigint) RETURNS integer
+LANGUAGE sql VOLATILE AS $$ SELECT revokit_revoke_grant(p_grant_id, p_at, true) $$;
+`,
+  },
 ];

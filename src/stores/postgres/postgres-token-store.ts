@@ -11,6 +11,7 @@ import {
   type PurgeOptions,
   type RevocationConditions,
   type RevokeFilter,
+  type RevokeGrantOptions,
   type StoredToken,
   type TokenStore,
 } from '../token-store.js';
@@ -63,7 +64,7 @@ interface ConditionalAsk {
 }
 const REVOKE_GRANT = {
   name: 'revokit_revoke_grant',
-  text: 'SELECT revokit_revoke_grant($1, $2) AS n',
+  text: 'SELECT revokit_revoke_grant($1, $2, $3) AS n',
 };
 const GET_CLIENT = {
   name: 'revokit_get_client',
@@ -366,14 +367,19 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
 
   /**
    * Marks the grant revoked: one row written, whatever the grant's size; its tokens read
-   * revoked through the marker. Counts the tokens that were not revoked yet.
+   * revoked through the marker. Counts the tokens that were not revoked yet, unless
+   * `options.count` is `false`: counting reads every token row of the grant.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
-  async revokeGrant(grantId: string, at: number): Promise<number> {
+  async revokeGrant(
+    grantId: string,
+    at: number,
+    options: RevokeGrantOptions = {},
+  ): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>({
       ...REVOKE_GRANT,
-      values: [grantId, wholeSeconds(at)],
+      values: [grantId, wholeSeconds(at), options.count ?? true],
     });
     return rows[0]?.n ?? 0;
   }

@@ -21,6 +21,7 @@ import {
   type PurgeOptions,
   type RevocationConditions,
   type RevokeFilter,
+  type RevokeGrantOptions,
   type StoredToken,
   type TokenStore,
 } from '../token-store.js';
@@ -218,12 +219,13 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
   /**
    * Marks the grant revoked: one row, whatever the grant holds, so a cascade of 10,000
    * tokens costs what a cascade of one does. Lookups read a token of a marked grant as
-   * revoked; the count is of its tokens not revoked before, in the same transaction.
+   * revoked. The count, unless `options.count` is `false`, is of its tokens not revoked
+   * before, in the same transaction: it reads every token of the grant.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
-  revokeGrant(grantId: string, at: number): number {
-    return this.#s.revokeGrant.immediate(grantId, wholeSeconds(at));
+  revokeGrant(grantId: string, at: number, options: RevokeGrantOptions = {}): number {
+    return this.#s.revokeGrant.immediate(grantId, wholeSeconds(at), options.count ?? true);
   }
 
   /**
@@ -375,9 +377,9 @@ function prepare(db: Database) {
     purgeTokens,
     purgeGrants,
     getClient,
-    revokeGrant: db.transaction((grantId: string, at: number | null): number => {
+    revokeGrant: db.transaction((grantId: string, at: number | null, count: boolean): number => {
       if (markGrant.run(grantId, at).changes === 0) return 0;
-      return countLive.get(grantId) as number;
+      return count ? (countLive.get(grantId) as number) : 1;
     }),
     saveTokens: db.transaction((tokens: readonly StoredToken[]): number => {
       let inserted = 0;
