@@ -507,6 +507,62 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     assert.ok((await tokenReads(db)) - counted >= 4);
   });
 
+  it('a revocation batch that deadlocks with another writer of the same tokens is run again, and nothing is revoked twice (schema version 5)', async () => {
+    const database = await freshDatabase();
+    const db = new pg.Pool({
+      connectionString: databaseUrl(database),
+      options: '-c deadlock_timeout=100',
+    });
+    db.on('error', () => {});
+    pools.push(db);
+    // Every try of the batch statement, and how it ended.
+    const tries: string[] = [];
+    const query = db.query.bind(db) as (...args: unknown[]) => Promise<unknown>;
+    (db as unknown as { query: typeof query }).query = (...args: unknown[]) => {
+      const named = (args[0] as { name?: string }).name === 'revokit_revoke_tokens_if';
+      const result = query(...args);
+      if (named) {
+        result.then(
+          () => tries.push('ok'),
+          (error: { code?: string }) => tries.push(error.code ?? 'error'),
+        );
+      }
+      return result;
+    };
+    const store = new PostgresTokenStore(db);
+    await store.migrate();
+    // The batch locks its rows in its plan's order, which the test cannot choose: the other
+    // writer holds one token, then asks for the second, once holding each in turn, until
+    // the batch holds the second while it waits for the first.
+    for (let attempt = 0; attempt < 6 && !tries.includes('40P01'); attempt++) {
+      const tokens = grantTokens(`dl${attempt}`, `dl${attempt}`, 2, { type: 'access_token' });
+      await store.saveTokens(tokens);
+      const ids = tokens.map((token) => token.id).sort();
+      const held = ids[attempt % 2]!;
+      const wanted = ids[1 - (attempt % 2)]!;
+      const other = await db.connect();
+      await other.query('BEGIN');
+      await other.query('UPDATE revokit_tokens SET revoked_at = 1 WHERE id = $1', [held]);
+      const asks = Promise.all(
+        ids.map((id) => store.revokeTokenIf(id, { clientId: 'c', types: ['access_token'], at: 9 })),
+      );
+      await eventuallyWaiting(db);
+      await other.query('UPDATE revokit_tokens SET revoked_at = 1 WHERE id = $1', [wanted]);
+      await other.query('COMMIT');
+      other.release();
+      const answers = await asks;
+      // The other writer revoked both first: the batch revokes neither, whether it had to be
+      // run again or not, and each token keeps the first revocation time.
+      assert.deepEqual(
+        answers.map((answer) => answer.revoked),
+        [false, false],
+      );
+      for (const id of ids) assert.equal((await store.findToken(id))?.revokedAt, 1);
+    }
+    assert.ok(tries.includes('40P01'), `a deadlock was provoked: ${tries.join(', ')}`);
+    assert.equal(tries.at(-1), 'ok', 'the batch that was rolled back ran again and succeeded');
+  });
+
   it('beside version 5, a server of version 4 revokes a grant through the two-argument function, counted', async () => {
     const database = await freshDatabase();
     const db = await pool(database, 1);

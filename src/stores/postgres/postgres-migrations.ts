@@ -257,6 +257,14 @@ $$;
     // rows issued over the grant's lifetime, one heap page each. Uncounted, a cascade
     // writes the marker and reads no token. A function only, as in version 4: the
     // two-argument form keeps its meaning for servers of version 4 and now calls this one.
+    //
+    // And revokit_revoke_tokens_if without its row locks in id order: the UPDATE locks the
+    // rows it revokes, in the plan's order. With the ordered SELECT … FOR UPDATE, which
+    // locks every row (a WAL record each) before the update rewrites it, the function took
+    // ~85 µs of server CPU a token; without, ~55 (batches of 20, measured). It only prevented
+    // deadlocks with another writer revoking the same tokens at the same moment; those are
+    // now detected by PostgreSQL, which rolls one transaction back, and the store runs it
+    // again. The grants' shared advisory locks are still taken first, in order.
     version: 5,
     sql: `
 CREATE FUNCTION revokit_revoke_grant(p_grant_id text, p_at bigint, p_count boolean)
@@ -290,6 +298,58 @@ $$;
 
 CREATE OR REPLACE FUNCTION revokit_revoke_grant(p_grant_id text, p_at bigint) RETURNS integer
 LANGUAGE sql VOLATILE AS $$ SELECT revokit_revoke_grant(p_grant_id, p_at, true) $$;
+
+CREATE OR REPLACE FUNCTION revokit_revoke_tokens_if(
+  p_ids text[], p_client_ids text[], p_types text[], p_ats bigint[]
+) RETURNS TABLE (
+  id text, type text, client_id text, grant_id text, issued_at bigint, expires_at bigint,
+  revoked_at bigint, scope text, sub text, revoked boolean
+)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_column
+DECLARE
+  live integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(7009, k)
+  FROM (SELECT DISTINCT hashtext(t.grant_id) AS k FROM revokit_tokens t
+        WHERE t.id = ANY(p_ids) AND t.revoked_at IS NULL ORDER BY 1) keys;
+  GET DIAGNOSTICS live = ROW_COUNT;
+  IF live = 0 THEN
+    -- Nothing unrevoked asked for (unknown tokens, mostly): read, write nothing.
+    RETURN QUERY
+    SELECT t.id, t.type, t.client_id, t.grant_id, t.issued_at, t.expires_at,
+           COALESCE(t.revoked_at, g.revoked_at), t.scope, t.sub, false
+    FROM revokit_tokens t
+    LEFT JOIN revokit_grants g ON g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL
+    WHERE t.id = ANY(p_ids);
+    RETURN;
+  END IF;
+  RETURN QUERY
+  WITH asked AS (
+    -- A token asked for twice is judged by the conditions of the first asking.
+    SELECT DISTINCT ON (a.id) a.id, a.client_id, a.types, a.at
+    FROM unnest(p_ids, p_client_ids, p_types, p_ats) WITH ORDINALITY AS a(id, client_id, types, at, n)
+    ORDER BY a.id, a.n
+  ), done AS (
+    UPDATE revokit_tokens t SET revoked_at = asked.at
+    FROM asked
+    WHERE t.id = asked.id
+      AND t.revoked_at IS NULL
+      AND t.client_id = asked.client_id
+      AND t.type = ANY(string_to_array(asked.types, ' '))
+      AND (t.expires_at IS NULL OR t.expires_at > asked.at)
+      AND NOT EXISTS (SELECT 1 FROM revokit_grants g
+                      WHERE g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL)
+    RETURNING t.id
+  )
+  SELECT t.id, t.type, t.client_id, t.grant_id, t.issued_at, t.expires_at,
+         COALESCE(t.revoked_at, g.revoked_at), t.scope, t.sub,
+         EXISTS (SELECT 1 FROM done d WHERE d.id = t.id)
+  FROM revokit_tokens t
+  LEFT JOIN revokit_grants g ON g.grant_id = t.grant_id AND g.revoked_at IS NOT NULL
+  WHERE t.id = ANY(p_ids);
+END
+$$;
 `,
   },
 ];

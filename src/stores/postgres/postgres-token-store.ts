@@ -49,6 +49,25 @@ const REVOKE_TOKENS = {
   text: 'SELECT revokit_revoke_tokens($1::text[], $2::bigint[]) AS ids',
 };
 
+/** SQLSTATE deadlock_detected: PostgreSQL rolled the transaction back, nothing of it stays. */
+const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * Runs a transaction again when PostgreSQL chose it as a deadlock's victim (at most three
+ * tries). Batched revocations lock rows in their plan's order (schema version 5), so two
+ * writers revoking the same tokens at the same moment can deadlock; the victim was rolled
+ * back whole, so running it again is safe.
+ */
+async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= 3 || (error as { code?: unknown }).code !== DEADLOCK_DETECTED) throw error;
+    }
+  }
+}
+
 interface Revocation {
   readonly id: string;
   readonly at: number | null;
@@ -318,10 +337,12 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
       const { rows } = await this.pool.query<{ n: number }>({ ...REVOKE_TOKEN, values: [id, at] });
       return [rows[0]?.n ?? 0];
     }
-    const { rows } = await this.pool.query<{ ids: string[] }>({
-      ...REVOKE_TOKENS,
-      values: [batch.map((r) => r.id), batch.map((r) => r.at)],
-    });
+    const { rows } = await retryDeadlock(() =>
+      this.pool.query<{ ids: string[] }>({
+        ...REVOKE_TOKENS,
+        values: [batch.map((r) => r.id), batch.map((r) => r.at)],
+      }),
+    );
     // Each id revoked counts once, for the first revocation that asked for it (whose time
     // is the one recorded: DISTINCT ON keeps the first of the array).
     const revoked = new Set(rows[0]?.ids ?? []);
@@ -330,9 +351,10 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
 
   /**
    * Finds a token and revokes it if it meets the conditions, in one statement
-   * (`revokit_revoke_tokens_if`) under the locks {@link revokeToken} takes: one round trip
-   * where the revocation endpoint would need two. Those asked for in one turn of the event
-   * loop are one transaction; if it fails, every call in it rejects and none is written.
+   * (`revokit_revoke_tokens_if`) under its grant's shared advisory lock, as
+   * {@link revokeToken}: one round trip where the revocation endpoint would need two. Those
+   * asked for in one turn of the event loop are one transaction, run again if it was a
+   * deadlock's victim; if it fails, every call in it rejects and none is written.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
@@ -342,15 +364,18 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
 
   readonly #conditionalRevocations = new TurnBatch<ConditionalAsk, ConditionalRevocation>(
     async (batch) => {
-      const { rows } = await this.pool.query<TokenRow & { id: string; revoked: boolean }>({
-        ...REVOKE_TOKENS_IF,
-        values: [
-          batch.map((ask) => ask.id),
-          batch.map((ask) => ask.conditions.clientId),
-          batch.map((ask) => ask.conditions.types.join(' ')),
-          batch.map((ask) => wholeSeconds(ask.conditions.at)),
-        ],
-      });
+      const values = [
+        batch.map((ask) => ask.id),
+        batch.map((ask) => ask.conditions.clientId),
+        batch.map((ask) => ask.conditions.types.join(' ')),
+        batch.map((ask) => wholeSeconds(ask.conditions.at)),
+      ];
+      const { rows } = await retryDeadlock(() =>
+        this.pool.query<TokenRow & { id: string; revoked: boolean }>({
+          ...REVOKE_TOKENS_IF,
+          values,
+        }),
+      );
       const found = new Map(rows.map((row) => [row.id, row]));
       return batch.map(({ id, conditions }) => {
         const row = found.get(id);
@@ -425,22 +450,24 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
     const values = present.map(([key]) => filter[key]);
     const where = (first: number) =>
       present.map(([, column], i) => `t.${column} = $${i + first}`).join(' AND ');
-    return this.#transaction(async (client) => {
-      const { rows } = await client.query<{ locked: string[] | null; rowless: string[] | null }>(
-        lockGrants(where(1)),
-        values,
-      );
-      const rowless = rows[0]?.rowless ?? [];
-      if (rowless.length > 0) await client.query(LOCK_ROWLESS_GRANTS, [rowless]);
-      const grants = [...(rows[0]?.locked ?? []), ...rowless];
-      if (grants.length === 0) return 0;
-      const result = await client.query(revokeLocked(where(3)), [
-        wholeSeconds(at),
-        grants,
-        ...values,
-      ]);
-      return result.rowCount ?? 0;
-    });
+    return retryDeadlock(() =>
+      this.#transaction(async (client) => {
+        const { rows } = await client.query<{ locked: string[] | null; rowless: string[] | null }>(
+          lockGrants(where(1)),
+          values,
+        );
+        const rowless = rows[0]?.rowless ?? [];
+        if (rowless.length > 0) await client.query(LOCK_ROWLESS_GRANTS, [rowless]);
+        const grants = [...(rows[0]?.locked ?? []), ...rowless];
+        if (grants.length === 0) return 0;
+        const result = await client.query(revokeLocked(where(3)), [
+          wholeSeconds(at),
+          grants,
+          ...values,
+        ]);
+        return result.rowCount ?? 0;
+      }),
+    );
   }
 
   /**
