@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { JWT_BEARER_ASSERTION } from '../src/client-auth/private-key-jwt.js';
@@ -20,9 +19,9 @@ import {
   writeSeed,
 } from './support/cli-process.js';
 import { FORM, form, send } from './support/http-client.js';
+import { tempDir } from './support/temp-dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'revokit-cli-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('revokit-cli-');
 let n = 0;
 const freshDir = () => mkdtempSync(join(root, `${n++}-`));
 

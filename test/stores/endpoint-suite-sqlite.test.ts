@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
 import Database from 'better-sqlite3';
 import { toNodeHandler } from '../../src/adapters/node.js';
 import { SqliteTokenStore } from '../../src/stores/sqlite/sqlite-token-store.js';
 import { runEndpointSuite } from '../support/endpoint-suite.js';
 import { listenOnLoopback } from '../support/listen.js';
+import { tempDir } from '../support/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'revokit-endpoint-sqlite-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('revokit-endpoint-sqlite-');
 let n = 0;
 
 // Issue #3 "The shortcut": the endpoint suite of issue #2, unchanged, with the SQLite store
@@ -22,7 +19,14 @@ runEndpointSuite(
       const db = new Database(join(dir, `${n++}.db`));
       const store = new SqliteTokenStore(db);
       store.migrate();
-      return { tokens: store, clients: store, close: async () => void db.close() };
+      return {
+        tokens: store,
+        clients: store,
+        close: async () => {
+          await store.close();
+          db.close();
+        },
+      };
     },
   },
 );

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sha256 } from '../../src/crypto/digest.js';
 import { AuthorizationServer, createRevocationEndpoint } from '../../src/index.js';
@@ -10,10 +8,10 @@ import { ClientRecordError } from '../../src/stores/client-record.js';
 import { SchemaVersionError } from '../../src/stores/schema-version-error.js';
 import { SQLITE_MIGRATIONS } from '../../src/stores/sqlite/sqlite-migrations.js';
 import { SqliteTokenStore } from '../../src/stores/sqlite/sqlite-token-store.js';
+import { tempDir } from '../support/temp-dir.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'revokit-sqlite-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('revokit-sqlite-');
 
 /** An RFC 7517 public JWK, as a `private_key_jwt` client registers it. */
 const JWK = {
@@ -40,9 +38,19 @@ runTokenStoreSuite('sqlite', {
       clients: store,
       async peer() {
         const other = new Database(file);
-        return { tokens: new SqliteTokenStore(other), close: async () => void other.close() };
+        const peer = new SqliteTokenStore(other);
+        return {
+          tokens: peer,
+          close: async () => {
+            await peer.close();
+            other.close();
+          },
+        };
       },
-      close: async () => void db.close(),
+      close: async () => {
+        await store.close();
+        db.close();
+      },
     };
   },
 });
