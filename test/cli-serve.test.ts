@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, type ServeProcess, startServe } from './support/cli.js';
 import { basic, FORM, form, send } from './support/http-client.js';
+import { tempDir } from './support/temp-dir.js';
 
 const SEED = 'examples/seed.json';
 const APP = basic('demo-app', 'demo-app-secret');
@@ -143,7 +143,7 @@ describe('revokit serve: requests Node itself refuses still get JSON (contract: 
 });
 
 describe('revokit serve start-up and shutdown (issue #2)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'revokit-cli-'));
+  const dir = tempDir('revokit-cli-');
 
   it('exits 0 on SIGTERM and on SIGINT, closing cleanly', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

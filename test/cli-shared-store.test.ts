@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -15,9 +14,9 @@ import {
   writeSeed,
 } from './support/cli-process.js';
 import { type Service, startPostgres, startRedis } from './support/services.js';
+import { tempDir } from './support/temp-dir.js';
 
-const root = mkdtempSync(join(tmpdir(), 'revokit-shared-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('revokit-shared-');
 
 const SEED = {
   clients: [{ client_id: 'app', client_secret: 'app-secret' }],
