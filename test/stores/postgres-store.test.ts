@@ -509,9 +509,13 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
 
   it('a revocation batch that deadlocks with another writer of the same tokens is run again, and nothing is revoked twice (schema version 5)', async () => {
     const database = await freshDatabase();
+    // PostgreSQL checks a lock wait for a deadlock once, when deadlock_timeout has passed
+    // since the wait began, and the session that finds the cycle is rolled back. The batch
+    // waits first and checks after 1 s; the other writer, which closes the cycle within
+    // milliseconds of that, would check only after 30 s. So the batch is always the victim.
     const db = new pg.Pool({
       connectionString: databaseUrl(database),
-      options: '-c deadlock_timeout=100',
+      options: '-c deadlock_timeout=1000',
     });
     db.on('error', () => {});
     pools.push(db);
@@ -541,6 +545,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
       const held = ids[attempt % 2]!;
       const wanted = ids[1 - (attempt % 2)]!;
       const other = await db.connect();
+      await other.query("SET deadlock_timeout = '30s'");
       await other.query('BEGIN');
       await other.query('UPDATE revokit_tokens SET revoked_at = 1 WHERE id = $1', [held]);
       const asks = Promise.all(
@@ -549,6 +554,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
       await eventuallyWaiting(db);
       await other.query('UPDATE revokit_tokens SET revoked_at = 1 WHERE id = $1', [wanted]);
       await other.query('COMMIT');
+      await other.query('RESET deadlock_timeout');
       other.release();
       const answers = await asks;
       // The other writer revoked both first: the batch revokes neither, whether it had to be
