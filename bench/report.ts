@@ -158,6 +158,14 @@ const RATIO_GOALS: Record<StoreName, number> = {
   redis: 0.4,
 };
 
+/**
+ * CPU time of the server process per request, in µs, every thread counted: what a run
+ * cost, less moved than req/s by the load generator sharing the cores.
+ */
+function cpuMicros(load: LoadResult): number {
+  return load.requests > 0 ? (load.serverCpu * load.seconds * 1e6) / load.requests : Number.NaN;
+}
+
 function pct(value: number): string {
   return `${Math.round(value * 100)}%`;
 }
@@ -278,13 +286,15 @@ export function markdown(report: Report): string {
     '',
     '## Scenarios',
     '',
-    '| store | scenario | stored tokens | req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | ratio | server CPU |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| store | scenario | stored tokens | req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | ratio | server CPU | CPU µs a request (baseline) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const row of report.scenarios) {
     const m = row.median;
+    const cpu = (pick: 'baseline' | 'revokit') =>
+      fmt(median(row.runs.map((run) => cpuMicros(run[pick]))));
     lines.push(
-      `| ${row.store} | ${row.scenario}. ${row.name}${row.valid ? '' : ' (**invalid**)'} | ${row.tokens.toLocaleString('en')} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${fmt(m.baselineRps)} | ${fmt(m.baselineP99, 2)} | ${pct(m.ratio)} | ${pct(m.serverCpu)} |`,
+      `| ${row.store} | ${row.scenario}. ${row.name}${row.valid ? '' : ' (**invalid**)'} | ${row.tokens.toLocaleString('en')} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${fmt(m.baselineRps)} | ${fmt(m.baselineP99, 2)} | ${pct(m.ratio)} | ${pct(m.serverCpu)} | ${cpu('revokit')} (${cpu('baseline')}) |`,
     );
   }
   lines.push(
