@@ -437,33 +437,37 @@ function grantTokens(prefix: string, grantId: string, n: number, extra: Partial<
   );
 }
 
-/** Rows updated in a table, as the statistics have them once flushed. */
-async function rowsUpdated(db: pg.Pool, table: string): Promise<number> {
+/** A statistic of a table (`expression` over pg_stat_user_tables), once flushed. */
+async function tableStat(db: pg.Pool, table: string, expression: string): Promise<number> {
   await db.query('SELECT pg_stat_force_next_flush()');
   const { rows } = await db.query(
-    'SELECT n_tup_upd::int AS n FROM pg_stat_user_tables WHERE relname = $1',
+    `SELECT (${expression})::int AS n FROM pg_stat_user_tables WHERE relname = $1`,
     [table],
   );
   return rows[0].n;
 }
 
+/** Rows updated in a table. */
+const rowsUpdated = (db: pg.Pool, table: string) => tableStat(db, table, 'n_tup_upd');
+
 /** Rows of revokit_tokens read so far, by index or sequential scan. */
-async function tokenReads(db: pg.Pool): Promise<number> {
-  await db.query('SELECT pg_stat_force_next_flush()');
-  const { rows } = await db.query(
-    `SELECT (coalesce(idx_tup_fetch, 0) + seq_tup_read)::int AS n
-     FROM pg_stat_user_tables WHERE relname = 'revokit_tokens'`,
-  );
-  return rows[0].n;
+const tokenReads = (db: pg.Pool) =>
+  tableStat(db, 'revokit_tokens', 'coalesce(idx_tup_fetch, 0) + seq_tup_read');
+
+/**
+ * A migrated store on a fresh database, through one connection: the statistics it flushes
+ * are then those of the test's own statements.
+ */
+async function storeOnOneConnection(): Promise<{ db: pg.Pool; store: PostgresTokenStore }> {
+  const db = await pool(await freshDatabase(), 1);
+  const store = new PostgresTokenStore(db);
+  await store.migrate();
+  return { db, store };
 }
 
 describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schema version 3)', () => {
   it('revoking a 10,000-token grant writes one grant row, not 10,000 token rows, and every token reads revoked', async () => {
-    const database = await freshDatabase();
-    // One connection: the statistics it flushes are those of the cascade.
-    const db = await pool(database, 1);
-    const store = new PostgresTokenStore(db);
-    await store.migrate();
+    const { db, store } = await storeOnOneConnection();
     const tokens = grantTokens('big', 'big', 10_000);
     await store.saveTokens([...tokens, ...grantTokens('other', 'other', 4)]);
     const before = {
@@ -486,10 +490,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
   });
 
   it('an uncounted cascade ({ count: false }, schema version 5) reads no token row, and every token reads revoked', async () => {
-    const database = await freshDatabase();
-    const db = await pool(database, 1);
-    const store = new PostgresTokenStore(db);
-    await store.migrate();
+    const { db, store } = await storeOnOneConnection();
     const tokens = grantTokens('big', 'big', 1_000);
     await store.saveTokens([...tokens, ...grantTokens('other', 'other', 4)]);
     const before = await tokenReads(db);
@@ -570,10 +571,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
   });
 
   it('beside version 5, a server of version 4 revokes a grant through the two-argument function, counted', async () => {
-    const database = await freshDatabase();
-    const db = await pool(database, 1);
-    const store = new PostgresTokenStore(db);
-    await store.migrate();
+    const { db, store } = await storeOnOneConnection();
     await store.saveTokens([...grantTokens('g', 'g', 3), ...grantTokens('h', 'h', 2)]);
     // What a version-4 server sends.
     const { rows } = await db.query('SELECT revokit_revoke_grant($1, $2) AS n', ['g', 7]);
@@ -584,10 +582,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
   });
 
   it('a revocation is a HOT update: no index holds revoked_at, so no index entry is written (issue #5)', async () => {
-    const database = await freshDatabase();
-    const db = await pool(database, 1);
-    const store = new PostgresTokenStore(db);
-    await store.migrate();
+    const { db, store } = await storeOnOneConnection();
     const { rows: indexes } = await db.query<{ indexdef: string }>(
       "SELECT indexdef FROM pg_indexes WHERE tablename = 'revokit_tokens'",
     );
