@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli, type ServeProcess, startServe } from './support/cli.js';
 import { basic, FORM, form, send } from './support/http-client.js';
 import { tempDir } from './support/temp-dir.js';
+import { onWire } from './support/wire.js';
 
 const SEED = 'examples/seed.json';
 const APP = basic('demo-app', 'demo-app-secret');
@@ -71,6 +72,8 @@ describe('revokit serve with a seed file (issue #2)', () => {
       headers: { 'content-type': FORM, authorization: APP },
       body: form({ token: 'demo-access-token-2' }),
     });
+    await send(serve.url, { method: 'GET', path: '/nope?token=demo-access-token' });
+    await onWire(serve.url, ['GARBAGE\r\n\r\n']);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const lines = serve
       .output()
@@ -83,6 +86,14 @@ describe('revokit serve with a seed file (issue #2)', () => {
       for (const key of ['method', 'path', 'status', 'duration_ms']) assert.ok(key in line, key);
     }
     assert.ok(requests.some((line) => line.client_id === 'demo-app' && line.status === 200));
+    assert.ok(
+      requests.some((line) => line.path === '/nope' && line.status === 404),
+      'a path with no endpoint was not logged',
+    );
+    assert.ok(
+      lines.some((line) => line.msg === 'request refused' && line.status === 400),
+      'a request Node refused was not logged',
+    );
     const text = serve.output();
     for (const secret of [
       'demo-access-token',

@@ -104,7 +104,10 @@ export function nodeEndpointRequest(req: NodeRequest, source: NodeBodySource): E
   const header = (name: string): string | null => {
     const value = req.headers[name];
     if (value === undefined) return null;
-    return Array.isArray(value) ? value.join(', ') : value;
+    if (typeof value !== 'string') return value.join(', ');
+    return name === 'authorization' || name === 'content-type'
+      ? (repeated(req.rawHeaders, name) ?? value)
+      : value;
   };
   return {
     method: (req.method ?? 'GET').toUpperCase(),
@@ -125,6 +128,35 @@ export function nodeEndpointRequest(req: NodeRequest, source: NodeBodySource): E
       throw bodyAlreadyRead(source.refusal);
     },
   };
+}
+
+/**
+ * Whether the request's body is still arriving, unread: an answer before it (404, 405, a
+ * refused content type) then closes the connection, or Node would read and discard the
+ * whole body, whatever its size, to keep the connection alive.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-9.6
+ */
+export function bodyStillComing(req: NodeRequest | undefined): boolean {
+  return req !== undefined && !req.complete && req.httpVersionMajor === 1;
+}
+
+/**
+ * A header sent more than once, joined as Fetch's `Headers` joins it; `undefined` when
+ * sent once. Node keeps only the first `Authorization` or `Content-Type`, so without this
+ * two credentials would read as the first one on Node and as malformed on Fetch runtimes.
+ *
+ * @see https://fetch.spec.whatwg.org/#concept-header-list-get
+ */
+function repeated(raw: readonly string[], name: string): string | undefined {
+  let joined: string | undefined;
+  let count = 0;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length !== name.length || key.toLowerCase() !== name) continue;
+    joined = count++ === 0 ? raw[i + 1]! : `${joined}, ${raw[i + 1]!}`;
+  }
+  return count > 1 ? joined : undefined;
 }
 
 const warned = new Set<string>();

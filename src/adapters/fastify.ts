@@ -7,7 +7,7 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { nodeEndpointRequest } from './bridge.js';
+import { bodyStillComing, nodeEndpointRequest } from './bridge.js';
 
 const REFUSAL =
   'a Fastify hook (onRequest or preParsing) read the request stream before revokit’s route. Leave the body of revokit’s routes unread.';
@@ -44,6 +44,7 @@ async function answer(
     }),
   );
   reply.code(response.status).headers(response.headers);
+  if (bodyStillComing(request.raw)) reply.header('connection', 'close');
   return reply.send(response.status === 204 ? undefined : response.body);
 }
 

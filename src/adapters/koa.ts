@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { nodeEndpointRequest } from './bridge.js';
+import { bodyStillComing, nodeEndpointRequest } from './bridge.js';
 
 /**
  * The part of Koa's `ctx` revokit reads and writes. Structural, so using `revokit/koa`
@@ -50,6 +50,7 @@ function write(ctx: KoaContext, response: EndpointResponse): void {
   ctx.status = response.status;
   // Headers before the body: Koa guesses a Content-Type for a string body only if none is set.
   ctx.set(response.headers);
+  if (bodyStillComing(ctx.req)) ctx.set({ connection: 'close' });
   ctx.body = response.status === 204 ? null : response.body;
 }
 
@@ -79,9 +80,26 @@ export function endpoint(server: AuthorizationServer, name: string): KoaMiddlewa
  */
 export function routes(server: AuthorizationServer): KoaMiddleware {
   return (ctx, next) => {
-    const name = server.endpointAt(ctx.path);
+    const name = endpointOf(server, ctx);
     return name === undefined ? next() : answer(server, name, ctx);
   };
+}
+
+/**
+ * The endpoint at the request's path. Koa's `ctx.path` throws on a target it cannot parse
+ * (`http://[bad/x`); such a request is none of revokit's, and the app answers it.
+ */
+function endpointOf(
+  server: AuthorizationServer,
+  ctx: { readonly path: string },
+): string | undefined {
+  let path: string;
+  try {
+    path = ctx.path;
+  } catch {
+    return undefined;
+  }
+  return server.endpointAt(path);
 }
 
 /**
@@ -102,7 +120,7 @@ export function mount(app: KoaApplication, server: AuthorizationServer): void {
   Object.defineProperty(app.context, 'disableBodyParser', {
     configurable: true,
     get(this: { path: string }): boolean {
-      if (server.endpointAt(this.path) !== undefined) return true;
+      if (endpointOf(server, this) !== undefined) return true;
       return Boolean(inherited?.get ? inherited.get.call(this) : inherited?.value);
     },
     // A value set on one ctx is that request's own, as it would be without mount().

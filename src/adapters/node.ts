@@ -1,15 +1,19 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import type { Duplex } from 'node:stream';
 import type { EndpointRequest } from '../http/endpoint-request.js';
 import { type EndpointResponse, NO_STORE_HEADERS } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { type NodeRequest, nodeEndpointRequest } from './bridge.js';
+import { bodyStillComing, type NodeRequest, nodeEndpointRequest } from './bridge.js';
 
 export type { NodeRequest } from './bridge.js';
 export { BodyAlreadyReadError, readNodeBody } from './bridge.js';
+export {
+  answerClientError,
+  createNodeServer,
+  type NodeRefusal,
+  type NodeServerOptions,
+} from './node-server.js';
 
 type NodeResponse = ServerResponse | Http2ServerResponse;
 
@@ -45,6 +49,7 @@ export function writeNodeResponse(res: NodeResponse, response: EndpointResponse)
   // writeHead cost ~10 µs more per answer (bench, issue #5), a third of a bare handler.
   const headers = Object.assign({}, response.headers);
   headers['content-length'] = String(Buffer.byteLength(response.body));
+  if (bodyStillComing((res as ServerResponse).req)) headers.connection = 'close';
   (res as ServerResponse).writeHead(response.status, headers);
   res.end(response.body);
 }
@@ -209,6 +214,7 @@ async function writeFetchResponse(res: ServerResponse, response: Response): Prom
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies;
+  if (bodyStillComing(res.req)) headers.connection = 'close';
   res.writeHead(response.status, headers);
   if (!response.body) {
     res.end();
@@ -232,32 +238,4 @@ async function drained(res: ServerResponse): Promise<void> {
   } finally {
     stop.abort();
   }
-}
-
-const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
-  HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request took too long'],
-};
-
-/**
- * A `clientError` listener for `node:http` servers: a request Node's parser refuses
- * (malformed, headers too large, too slow) gets an RFC 6749 §5.2 JSON answer instead of
- * Node's bare status line, then the connection closes.
- *
- * @example
- * ```ts
- * http.createServer(toNodeHandler(server)).on('clientError', answerClientError);
- * ```
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
- */
-export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
-    socket.destroy();
-    return;
-  }
-  const [status, description] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request'];
-  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

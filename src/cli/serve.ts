@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { answerClientError, toNodeHandler } from '../adapters/node.js';
+import { nodeServerOptions, serveOn } from '../adapters/node-server.js';
 import { clientFromMetadata } from '../client-auth/client.js';
 import { createRevocationEndpoint } from '../rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../rfc7662/create-introspection-endpoint.js';
@@ -136,10 +136,8 @@ async function start(
     });
   }
 
-  const http = createServer();
-  http.keepAliveTimeout = 5000;
-  http.headersTimeout = 10_000;
-  http.requestTimeout = 30_000;
+  // Listening first: the issuer names the address, and port 0 picks it.
+  const http = createServer(nodeServerOptions());
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -185,8 +183,10 @@ async function start(
     }),
   );
 
-  http.on('request', toNodeHandler(server));
-  http.on('clientError', answerClientError);
+  serveOn(http, server, {
+    onRefused: (refusal) =>
+      logger.info('request refused', { status: refusal.status, reason: refusal.reason }),
+  });
   logger.info('listening', { url, store: store.description });
 
   let closing: Promise<void> | undefined;

@@ -30,13 +30,24 @@ function decodeBase64(value: string): string {
 
 /**
  * `client_secret_basic`: HTTP Basic with the client id and secret each form-urlencoded
- * before Base64, so that secrets holding `:`, `%` or `+` survive.
+ * before Base64, so that secrets holding `:`, `%` or `+` survive. An `Authorization`
+ * header of another scheme, or `Basic` with no credentials, is refused as malformed.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
 export const clientSecretBasic: ClientAuthMethod = ({ authorization }) => {
-  if (!authorization || authorization.length < 6) return undefined;
-  if (authorization.slice(0, 6).toLowerCase() !== 'basic ') return undefined;
+  if (!authorization) return undefined;
+  if (authorization.slice(0, 6).toLowerCase() !== 'basic ') {
+    // The client used the header, with nothing revokit can check: a failed authentication
+    // (RFC 6749 §5.2, "unsupported authentication method"), not an absent one, so `none`
+    // is never tried beside it.
+    throw new InvalidClientError(
+      /^basic\s*$/i.test(authorization)
+        ? 'malformed Basic credentials'
+        : 'the Authorization header must use the Basic scheme',
+      { headers: { 'www-authenticate': CHALLENGE } },
+    );
+  }
   let decoded: string;
   try {
     decoded = decodeBase64(authorization.slice(6).trim());

@@ -176,11 +176,20 @@ export class AuthorizationServer {
   route(request: EndpointRequest): Promise<EndpointResponse> {
     const name = this.endpointAt(request.url);
     if (name === undefined) {
-      return Promise.resolve(
-        new InvalidRequestError('there is no endpoint at this path', {
+      const response = new InvalidRequestError('there is no endpoint at this path', {
+        status: 404,
+      }).toEndpointResponse();
+      if (this.events.listens('response')) {
+        this.events.emit('response', {
+          endpoint: undefined,
+          method: request.method,
+          path: pathOf(request.url),
           status: 404,
-        }).toEndpointResponse(),
-      );
+          clientId: undefined,
+          durationMs: 0,
+        });
+      }
+      return Promise.resolve(response);
     }
     return this.handle(name, request);
   }
@@ -274,7 +283,7 @@ export class AuthorizationServer {
     const headers = cors ? preflightHeaders(cors, request.header('origin')) : {};
     return Promise.resolve({
       status: 204,
-      headers: { ...headers, 'cache-control': 'no-store' },
+      headers: { ...headers, 'cache-control': 'no-store', pragma: 'no-cache' },
       body: '',
     });
   }
@@ -310,6 +319,12 @@ export class AuthorizationServer {
 
 function originOf(request: EndpointRequest | undefined): string {
   if (!request) return 'http://localhost';
-  if (/^https?:\/\//i.test(request.url)) return new URL(request.url).origin;
-  return `http://${request.header('host') ?? 'localhost'}`;
+  const absolute = /^https?:\/\//i.test(request.url);
+  try {
+    // Parsed, so that only an origin is echoed back: no user info, path or stray text.
+    return new URL(absolute ? request.url : `http://${request.header('host') ?? 'localhost'}`)
+      .origin;
+  } catch (cause) {
+    throw new InvalidRequestError('the request URL is malformed', { cause });
+  }
 }

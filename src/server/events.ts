@@ -28,6 +28,7 @@ export interface ErrorEvent {
 
 /** Sent after every answer, for access logs. Holds no token and no secret. */
 export interface ResponseEvent {
+  /** `undefined` for a path with no endpoint (404). */
   readonly endpoint: string | undefined;
   readonly method: string;
   readonly path: string;

@@ -9,6 +9,7 @@ import { endpoint, mount, routes } from '../../src/adapters/koa.js';
 import type { Mounted } from '../support/endpoint-suite.js';
 import { assertError, assertRevoked200, runEndpointSuite } from '../support/endpoint-suite.js';
 import { form } from '../support/http-client.js';
+import { onWire } from '../support/wire.js';
 import {
   describeCustomRoute,
   listen,
@@ -62,6 +63,15 @@ describe('Koa: mount() leaves @koa/bodyparser to the app’s own routes (issue #
   it('a route of the app still gets its parsed body', async () => {
     const res = await revoke(mounted.url, '/echo', form({ a: '1' }));
     assert.deepEqual(res.json, { parsed: { a: '1' }, skipped: false });
+  });
+
+  it('a request target Koa cannot parse is left to the app, never a 500 from revokit (contract: errors)', async () => {
+    // Koa's ctx.path throws on it; mount()'s getter and routes() both read the path.
+    const answers = await onWire(mounted.url, [
+      'GET http://[bad/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ]);
+    assert.equal(answers[0]?.status, 200, JSON.stringify(answers));
+    assert.deepEqual(JSON.parse(answers[0]?.body ?? ''), { skipped: false });
   });
 });
 

@@ -5,6 +5,7 @@ import { fromNodeRequest, toNodeHandler, toNodeListener } from '../../src/adapte
 import type { Mounted } from '../support/endpoint-suite.js';
 import { assertError, assertRevoked200, runEndpointSuite } from '../support/endpoint-suite.js';
 import { form, send } from '../support/http-client.js';
+import { assertJsonRefusal, onWire } from '../support/wire.js';
 import { listen, revoke, type TestServer, testServer } from './support.js';
 
 // Issue #4: the whole endpoint suite through the Fetch core served by revokit/node's
@@ -41,6 +42,30 @@ describe('node:http: toNodeHandler(server, { endpoint }) on a route of the appâ€
     const res = await send(mounted.url, { method: 'GET', path: '/auth/tokens/revoke' });
     assertError(res, 405, 'invalid_request');
     assert.equal(res.headers.allow, 'POST');
+  });
+});
+
+describe('node:http: metadata without a configured issuer (RFC 8414 Â§3)', () => {
+  let mounted: Mounted;
+  before(async () => {
+    const t = await testServer();
+    mounted = await listen(createServer(toNodeHandler(t.server)));
+  });
+  after(() => mounted.close());
+
+  it('a request target that is no URL answers 400 in JSON, never a 500 (contract: errors)', async () => {
+    const answers = await onWire(mounted.url, [
+      'GET http://[bad/.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ]);
+    assertJsonRefusal(answers[0], 400);
+  });
+  it('the issuer is the origin only: no user info from an absolute-form target', async () => {
+    const answers = await onWire(mounted.url, [
+      'GET http://user:pass@example.test:8443/.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ]);
+    assert.equal(answers[0]?.status, 200);
+    const metadata = JSON.parse(answers[0]?.body ?? '') as { issuer: string };
+    assert.equal(metadata.issuer, 'http://example.test:8443');
   });
 });
 

@@ -79,7 +79,11 @@ export interface Env {
   revoked(token: string): Promise<boolean>;
   send(req: RawRequest): Promise<RawResponse>;
   /** POST to the revocation endpoint as `app` (Basic), unless headers say otherwise. */
-  revoke(body: string, headers?: Record<string, string>, path?: string): Promise<RawResponse>;
+  revoke(
+    body: string,
+    headers?: Record<string, string | string[]>,
+    path?: string,
+  ): Promise<RawResponse>;
   introspect(body: string, headers?: Record<string, string>): Promise<RawResponse>;
   close(): Promise<void>;
 }
@@ -113,7 +117,7 @@ async function startEnv(mount: Mount, config: Config, options: EndpointSuiteOpti
   const events: RevokedEvent[] = [];
   server.on('revoked', (event) => events.push(event));
   const mounted = await mount(server);
-  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+  const post = (path: string, body: string, headers: Record<string, string | string[]> = {}) =>
     send(mounted.url, {
       path,
       body,
@@ -134,6 +138,35 @@ async function startEnv(mount: Mount, config: Config, options: EndpointSuiteOpti
       await stores.close?.();
     },
   };
+}
+
+/**
+ * Sends a request to the revocation endpoint whose body is never finished, and reads the
+ * answer the server gives meanwhile: a timeout means it waited for the rest.
+ */
+async function sendUnfinished(
+  base: string,
+  method: string,
+  headers: Record<string, string>,
+  chunks: readonly string[],
+): Promise<RawResponse> {
+  const { request } = await import('node:http');
+  return new Promise<RawResponse>((resolve, reject) => {
+    const req = request(new URL(REVOKE, base), { method, headers, timeout: 5000 });
+    req.on('response', (r) => {
+      let body = '';
+      r.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      r.on('end', () => {
+        req.destroy();
+        resolve({ status: r.statusCode ?? 0, headers: r.headers, body, json: JSON.parse(body) });
+      });
+    });
+    req.on('timeout', () => reject(new Error('the server waited for the rest of the body')));
+    req.on('error', () => {});
+    for (const chunk of chunks) req.write(chunk);
+  });
 }
 
 /** Asserts the headers every answer carries (contract, "Every answer…"). */
@@ -210,6 +243,20 @@ export function runEndpointSuite(
           await assertIntact(e, grant);
         });
       }
+      it('a 405 given before a large body has arrived closes the connection, so the body is never read (row 2: the body is not read past the limit)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        // Kept alive, Node would read and drop all 100 MB declared to reuse the connection.
+        const res = await sendUnfinished(
+          e.url,
+          'PUT',
+          { 'content-type': FORM, authorization: APP, 'content-length': String(100 * 2 ** 20) },
+          [form({ token: grant.refresh }), `&pad=${'a'.repeat(16 * 1024)}`],
+        );
+        assertError(res, 405, 'invalid_request');
+        assert.equal(res.headers.connection, 'close');
+        await assertIntact(e, grant);
+      });
       it('HEAD answers 405 with Allow', async () => {
         const e = await env();
         const res = await e.send({ method: 'HEAD', path: REVOKE });
@@ -236,34 +283,13 @@ export function runEndpointSuite(
       it('a chunked body over the limit answers 413 without being read to the end', async () => {
         const e = await env();
         const grant = await e.grant();
-        const { request } = await import('node:http');
-        const res = await new Promise<RawResponse>((resolve, reject) => {
-          const req = request(new URL(REVOKE, e.url), {
-            method: 'POST',
-            headers: { 'content-type': FORM, authorization: APP, 'transfer-encoding': 'chunked' },
-            timeout: 5000,
-          });
-          req.on('response', (r) => {
-            let body = '';
-            r.on('data', (c: Buffer) => {
-              body += c.toString();
-            });
-            r.on('end', () => {
-              req.destroy();
-              resolve({
-                status: r.statusCode ?? 0,
-                headers: r.headers,
-                body,
-                json: JSON.parse(body),
-              });
-            });
-          });
-          req.on('timeout', () => reject(new Error('the server waited for the rest of the body')));
-          req.on('error', () => {});
-          req.write(form({ token: grant.refresh }));
-          req.write(`&pad=${'a'.repeat(80 * 1024)}`);
-          // The body is never ended: an answer proves the server stopped at the limit.
-        });
+        // The body is never ended: an answer proves the server stopped at the limit.
+        const res = await sendUnfinished(
+          e.url,
+          'POST',
+          { 'content-type': FORM, authorization: APP, 'transfer-encoding': 'chunked' },
+          [form({ token: grant.refresh }), `&pad=${'a'.repeat(80 * 1024)}`],
+        );
         assertError(res, 413, 'invalid_request');
         await assertIntact(e, grant);
       });
@@ -295,6 +321,17 @@ export function runEndpointSuite(
           await assertIntact(e, grant);
         });
       }
+      it('Content-Type sent twice answers 400 invalid_request on every runtime, revoking nothing (clarification: row 3, headers sent twice)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        // Node keeps the first of two Content-Type headers; Fetch joins them. revokit reads
+        // them joined everywhere, which is no form media type.
+        const res = await e.revoke(form({ token: grant.access }), {
+          'content-type': [FORM, 'text/plain'],
+        });
+        assertError(res, 400, 'invalid_request');
+        await assertIntact(e, grant);
+      });
       it('parameters and case in the media type are accepted', async () => {
         const e = await env();
         const grant = await e.grant();
@@ -431,6 +468,16 @@ export function runEndpointSuite(
           await assertIntact(e, grant);
         });
       }
+      it('an Authorization header of another scheme beside client_secret answers 400, revoking nothing (clarification: row 7, the Authorization header)', async () => {
+        const e = await env();
+        const grant = await e.grant('poster');
+        const res = await e.revoke(
+          form({ token: grant.access, client_id: 'poster', client_secret: SECRETS.poster }),
+          { authorization: 'Bearer abc' },
+        );
+        assertError(res, 400, 'invalid_request');
+        await assertIntact(e, grant);
+      });
       it('Basic with a different client_id in the body answers 400, revoking nothing', async () => {
         const e = await env();
         const grant = await e.grant();
@@ -450,7 +497,13 @@ export function runEndpointSuite(
     });
 
     describe('contract row 7: client authentication fails (RFC 6749 §5.2, RFC 7009 §2.1)', () => {
-      const cases: [string, Record<string, string>, (g: Grant) => [string, string][], boolean][] = [
+      const cases: [
+        string,
+        Record<string, string | string[]>,
+        (g: Grant) => [string, string][],
+        boolean,
+        string?,
+      ][] = [
         [
           'an unknown client (Basic)',
           { authorization: basic('nobody', SECRETS.app) },
@@ -520,6 +573,34 @@ export function runEndpointSuite(
           ],
           false,
         ],
+        // Clarification: row 7, the Authorization header. Each would have passed as the
+        // public client `spa`, whose token it names, had the header been ignored.
+        [
+          'an Authorization header of another scheme, beside a public client_id',
+          { authorization: 'Bearer abc' },
+          (g) => [
+            ['token', g.access],
+            ['client_id', 'spa'],
+          ],
+          true,
+          'spa',
+        ],
+        [
+          'a bare Basic with no credentials, beside a public client_id',
+          { authorization: 'Basic' },
+          (g) => [
+            ['token', g.access],
+            ['client_id', 'spa'],
+          ],
+          true,
+          'spa',
+        ],
+        [
+          'two Authorization headers, each valid for its own client',
+          { authorization: [APP, basic('other', SECRETS.other)] },
+          (g) => [['token', g.access]],
+          true,
+        ],
         [
           'a malformed client_assertion',
           { authorization: '' },
@@ -531,10 +612,10 @@ export function runEndpointSuite(
           false,
         ],
       ];
-      for (const [name, headers, pairs, challenged] of cases) {
+      for (const [name, headers, pairs, challenged, owner] of cases) {
         it(`${name} answers 401 invalid_client, revoking nothing`, async () => {
           const e = await env();
-          const grant = await e.grant();
+          const grant = await e.grant(owner);
           const res = await e.revoke(form(pairs(grant)), headers);
           assertError(res, 401, 'invalid_client');
           if (challenged) assert.match(String(res.headers['www-authenticate']), /^Basic /);
@@ -884,6 +965,9 @@ export function runEndpointSuite(
         assert.equal(res.status, 204);
         assert.equal(res.headers['access-control-allow-origin'], 'https://app.example');
         assert.match(String(res.headers['access-control-allow-methods']), /POST/);
+        // Clarification: the preflight's headers.
+        assert.equal(res.headers['cache-control'], 'no-store');
+        assert.equal(res.headers.pragma, 'no-cache');
       });
       it('gives no allow-origin to another origin', async () => {
         const e = await env('cors');

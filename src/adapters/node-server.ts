@@ -1,0 +1,196 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
+import { NO_STORE_HEADERS } from '../http/endpoint-response.js';
+import type { AuthorizationServer } from '../server/authorization-server.js';
+import { type NodeHandlerOptions, toNodeHandler } from './node.js';
+
+/** A request refused before any handler saw it: what an access log may record of it. */
+export interface NodeRefusal {
+  readonly status: number;
+  /** Why, in words; the `error_description` sent. Holds nothing of the request. */
+  readonly reason: string;
+}
+
+/** Options of {@link createNodeServer}. */
+export interface NodeServerOptions extends NodeHandlerOptions {
+  /**
+   * Options for `http.createServer`. revokit's defaults: `keepAliveTimeout` 5 s,
+   * `headersTimeout` 10 s, `requestTimeout` 30 s, timeouts checked every second
+   * (`connectionsCheckingInterval`). `requireHostHeader` is always off: revokit answers a
+   * missing `Host` itself, in JSON.
+   */
+  readonly http?: ServerOptions;
+  /** Told of every request refused before a handler ran (malformed HTTP, timeouts). */
+  readonly onRefused?: (refusal: NodeRefusal) => void;
+}
+
+/**
+ * A `node:http` server for the authorization server on which every answer is revokit's
+ * RFC 6749 §5.2 JSON, including those Node would write itself: malformed HTTP, headers too
+ * large, a request too slow, a missing `Host`, an `Expect` it cannot meet. `100 Continue`
+ * is not sent for a body declared over the limit, so the 413 comes before the upload. What
+ * `revokit serve` runs.
+ *
+ * @example
+ * ```ts
+ * createNodeServer(server).listen(8080, '127.0.0.1');
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.1.1
+ */
+export function createNodeServer(
+  server: AuthorizationServer,
+  options: NodeServerOptions = {},
+): Server {
+  return serveOn(createServer(nodeServerOptions(options.http)), server, options);
+}
+
+/** `http.createServer` options with revokit's defaults (see {@link NodeServerOptions}). */
+export function nodeServerOptions(options: ServerOptions = {}): ServerOptions {
+  return {
+    keepAliveTimeout: 5000,
+    headersTimeout: 10_000,
+    requestTimeout: 30_000,
+    connectionsCheckingInterval: 1000,
+    ...options,
+    requireHostHeader: false,
+  };
+}
+
+/**
+ * Installs {@link createNodeServer}'s listeners on a server built with
+ * {@link nodeServerOptions}: for `revokit serve`, which listens before the authorization
+ * server exists, since its issuer names the address.
+ */
+export function serveOn(
+  http: Server,
+  server: AuthorizationServer,
+  options: NodeServerOptions = {},
+): Server {
+  const handler = toNodeHandler(server, options);
+  const { onRefused } = options;
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      refuseThrough(res, 400, 'the Host header is required', onRefused);
+      return;
+    }
+    handler(req, res);
+  };
+  http.on('request', serve);
+  http.on('clientError', (error: Error & { code?: string }, socket: Duplex) =>
+    refuseClientError(error, socket, onRefused),
+  );
+  http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    // Without the 100, a client that waits for it sends nothing and reads the answer.
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!(declared > server.options.bodyLimit)) res.writeContinue();
+    serve(req, res);
+  });
+  http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+    refuseThrough(res, 417, 'the Expect header cannot be met', onRefused),
+  );
+  return http;
+}
+
+const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request took too long'],
+};
+
+function errorBody(description: string): string {
+  return JSON.stringify({ error: 'invalid_request', error_description: description });
+}
+
+/** Answers through Node's response for the request, then closes: its body is not read. */
+function refuseThrough(
+  res: ServerResponse,
+  status: number,
+  description: string,
+  onRefused: NodeServerOptions['onRefused'],
+): void {
+  onRefused?.({ status, reason: description });
+  const body = errorBody(description);
+  res.writeHead(status, {
+    ...NO_STORE_HEADERS,
+    connection: 'close',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+/** The sockets already being refused: a dead parser repeats its error for each chunk. */
+const refusing = new WeakSet<Duplex>();
+
+/**
+ * A `clientError` listener for `node:http` servers: a request Node's parser refuses
+ * (malformed, headers too large, too slow) gets an RFC 6749 §5.2 JSON answer instead of
+ * Node's bare status line, then the connection closes. Answers already due on the
+ * connection (a valid request followed by bad bytes) are written first, in order.
+ * {@link createNodeServer} installs it.
+ *
+ * @example
+ * ```ts
+ * http.createServer(toNodeHandler(server)).on('clientError', answerClientError);
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-9.3.2
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  refuseClientError(error, socket, undefined);
+}
+
+function refuseClientError(
+  error: Error & { code?: string },
+  socket: Duplex,
+  onRefused: NodeServerOptions['onRefused'],
+): void {
+  if (refusing.has(socket)) return;
+  refusing.add(socket);
+  const [status, description] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request'];
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  // The request being answered is itself unfinished (a body too slow, a bad chunk): its
+  // own response is the refusal.
+  if (inFlight && !inFlight.headersSent && inFlight.req && !inFlight.req.complete) {
+    refuseThrough(inFlight, status, description, onRefused);
+    return;
+  }
+  afterAnswersDue(socket, () => {
+    onRefused?.({ status, reason: description });
+    // Ending already (the last answer said `connection: close`): nothing more to say.
+    if (!socket.writable) return;
+    const body = errorBody(description);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
+}
+
+/**
+ * Runs `then` once every answer queued on the connection is written. Node hands the socket
+ * to the next queued response when one finishes, so each is awaited in turn.
+ */
+function afterAnswersDue(socket: Duplex, then: () => void): void {
+  const message = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!message) {
+    then();
+    return;
+  }
+  const finished = () => {
+    message.off('close', gone);
+    afterAnswersDue(socket, then);
+  };
+  const gone = () => {
+    message.off('finish', finished);
+    socket.destroy();
+  };
+  message.once('finish', finished);
+  message.once('close', gone);
+}

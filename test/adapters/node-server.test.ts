@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createNodeServer, type NodeRefusal } from '../../src/adapters/node.js';
+import type { Mounted } from '../support/endpoint-suite.js';
+import { SECRETS } from '../support/fixtures.js';
+import { basic, FORM, form } from '../support/http-client.js';
+import { assertJsonRefusal, onWire } from '../support/wire.js';
+import { listen, type TestServer, testServer } from './support.js';
+
+const APP = basic('app', SECRETS.app);
+
+function revocation(token: string, extraHeaders = '', body = form({ token })): string {
+  return `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extraHeaders}\r\n${body}`;
+}
+
+describe('node:http: createNodeServer answers what Node would answer itself in RFC 6749 §5.2 JSON (contract: errors)', () => {
+  let t: TestServer;
+  let mounted: Mounted;
+  const refusals: NodeRefusal[] = [];
+  before(async () => {
+    t = await testServer();
+    mounted = await listen(
+      createNodeServer(t.server, {
+        http: { headersTimeout: 300, requestTimeout: 400, connectionsCheckingInterval: 50 },
+        onRefused: (refusal) => refusals.push(refusal),
+      }),
+    );
+  });
+  after(() => mounted.close());
+
+  it('a valid request followed by bad bytes on the connection gets its 200 first, then the 400 (RFC 9112 §9.3.2)', async () => {
+    const grant = await t.grant();
+    // The body is one byte longer than its Content-Length: the byte starts a request.
+    const answers = await onWire(mounted.url, [`${revocation(grant.access)}X`]);
+    assert.equal(answers.length, 2, JSON.stringify(answers));
+    assert.equal(answers[0]?.status, 200);
+    assert.equal(answers[0]?.body, '{}');
+    assert.equal(await t.revoked(grant.access), true);
+    assertJsonRefusal(answers[1], 400);
+    assert.equal(answers[1]?.headers.connection, 'close');
+  });
+
+  it('two pipelined requests and a malformed one: both answered in order, then the 400', async () => {
+    const first = await t.grant();
+    const second = await t.grant();
+    const answers = await onWire(mounted.url, [
+      `${revocation(first.access)}${revocation(second.access)}GARBAGE\r\n\r\n`,
+    ]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 200, 400],
+    );
+    assert.equal(await t.revoked(first.access), true);
+    assert.equal(await t.revoked(second.access), true);
+  });
+
+  it('a body that stops arriving answers 408 in JSON once requestTimeout passes, revoking nothing', async () => {
+    const grant = await t.grant();
+    const body = form({ token: grant.access });
+    const partial = `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nContent-Length: ${body.length + 10}\r\n\r\n${body}`;
+    const answers = await onWire(mounted.url, [partial]);
+    assert.equal(answers.length, 1);
+    assertJsonRefusal(answers[0], 408);
+    assert.equal(await t.revoked(grant.access), false);
+    assert.ok(refusals.some((refusal) => refusal.status === 408));
+  });
+
+  it('a malformed chunk inside the body answers 400 in JSON, revoking nothing', async () => {
+    const grant = await t.grant();
+    const answers = await onWire(mounted.url, [
+      `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      `zz\r\n${form({ token: grant.access })}\r\n0\r\n\r\n`,
+    ]);
+    assert.equal(answers.length, 1);
+    assertJsonRefusal(answers[0], 400);
+    assert.equal(await t.revoked(grant.access), false);
+  });
+
+  it('an HTTP/1.1 request without Host answers 400 in JSON, revoking nothing (RFC 9112 §3.2)', async () => {
+    const grant = await t.grant();
+    const request = revocation(grant.access).replace('Host: x\r\n', '');
+    const answers = await onWire(mounted.url, [request]);
+    assertJsonRefusal(answers[0], 400);
+    assert.match(answers[0]?.body ?? '', /Host/);
+    assert.equal(await t.revoked(grant.access), false);
+  });
+
+  it('an Expect value other than 100-continue answers 417 in JSON, revoking nothing (RFC 9110 §10.1.1)', async () => {
+    const grant = await t.grant();
+    const answers = await onWire(mounted.url, [revocation(grant.access, 'Expect: 200-ok\r\n')]);
+    assertJsonRefusal(answers[0], 417);
+    assert.equal(await t.revoked(grant.access), false);
+  });
+
+  it('Expect: 100-continue with a body declared over the limit gets the 413 at once, never a 100 (row 2)', async () => {
+    const grant = await t.grant();
+    const head = `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nExpect: 100-continue\r\nContent-Length: 999999\r\n\r\n`;
+    const answers = await onWire(mounted.url, [head]);
+    assert.equal(answers.length, 1, JSON.stringify(answers));
+    assert.equal(answers[0]?.status, 413);
+    assert.equal(await t.revoked(grant.access), false);
+  });
+
+  it('Expect: 100-continue with a body within the limit gets the 100, then the revocation (RFC 9110 §10.1.1)', async () => {
+    const grant = await t.grant();
+    const body = form({ token: grant.access });
+    const head = `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const answers = await onWire(mounted.url, [head, body]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [100, 200],
+    );
+    assert.equal(await t.revoked(grant.access), true);
+  });
+
+  it('a request line Node cannot parse answers 400 in JSON and is told to onRefused', async () => {
+    const before = refusals.length;
+    const answers = await onWire(mounted.url, ['GARBAGE\r\n\r\n']);
+    assertJsonRefusal(answers[0], 400);
+    assert.deepEqual(refusals.slice(before), [{ status: 400, reason: 'malformed HTTP request' }]);
+  });
+});
