@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -265,6 +265,45 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     ]);
     assert.equal(code, 2);
     assert.match(stderr, /cannot be read \(ENOENT\)/);
+  });
+
+  it('each command answers --help with its own options and exits 0 (issue #2: the CLI)', async () => {
+    for (const command of ['serve', 'migrate', 'purge', 'revoke']) {
+      const { code, stdout } = await runCli([command, '--help']);
+      assert.equal(code, 0, command);
+      assert.match(stdout, new RegExp(`^Usage: revokit ${command} `));
+      assert.match(stdout, new RegExp(`Options of ${command}`));
+      for (const other of ['serve', 'migrate', 'purge', 'revoke'].filter((c) => c !== command)) {
+        assert.doesNotMatch(stdout, new RegExp(`Options of ${other}`));
+      }
+    }
+  });
+
+  it('--version prints the package version and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const { code, stdout } = await runCli(['--version']);
+    assert.equal(code, 0);
+    assert.equal(stdout, `revokit ${version}\n`);
+  });
+
+  it('a --cors-origin that no browser would send exits 2 saying which origin was meant', async () => {
+    for (const [origin, message] of [
+      ['https://app.example/', /did you mean "https:\/\/app.example"/],
+      ['notaurl', /is not an origin/],
+      ['https://App.Example:443', /did you mean "https:\/\/app.example"/],
+    ] as const) {
+      const { code, stderr } = await runCli([
+        'serve',
+        '--store',
+        'memory:',
+        '--port',
+        '0',
+        '--cors-origin',
+        origin,
+      ]);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, message);
+    }
   });
 
   it('bad options exit 2 with usage', async () => {

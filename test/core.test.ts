@@ -283,6 +283,18 @@ describe('building blocks', () => {
     assert.match(stored[0]!.id, /^[0-9a-f]{64}$/);
   });
 
+  it('cors.origins refuses what no browser sends as Origin (issue #2: CORS per allowed origin)', () => {
+    for (const origin of ['https://app.example/', 'https://app.example/path', 'app.example', '*']) {
+      assert.throws(
+        () => new AuthorizationServer({ cors: { origins: [origin] } }),
+        (error: Error) => error instanceof TypeError && error.message.includes(origin),
+      );
+    }
+    assert.doesNotThrow(
+      () => new AuthorizationServer({ cors: { origins: ['https://app.example:8443'] } }),
+    );
+  });
+
   it('a client secret is kept as a digest only', async () => {
     const clients = await MemoryClientStore.fromMetadata([
       { client_id: 'c', client_secret: 'plain-secret' },

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { originProblem } from '../server/cors.js';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_STORE } from './open-store.js';
@@ -7,6 +9,8 @@ import { serve } from './serve.js';
 import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 
 const USAGE = `Usage: revokit <command> [options]
+       revokit <command> --help
+       revokit --version
 
 Commands:
   serve      Serve POST /oauth/revoke, POST /oauth/introspect and
@@ -52,14 +56,34 @@ Options of revoke (at least one; given together, a token must match them all):
   --grant ID                  every token of this grant
 `;
 
+/** One command's help: its synopsis, its options and the store URLs. */
+function commandUsage(command: string): string {
+  const options = new RegExp(`Options of ${command}[^\n]*:\n[\\s\\S]*?(?=\n\n|\n?$)`).exec(USAGE);
+  const stores = /Store URLs[^\n]*:\n[\s\S]*?(?=\n\n)/.exec(USAGE);
+  return `Usage: revokit ${command} [options]\n\n${options?.[0] ?? ''}\n\n${stores?.[0] ?? ''}\n`;
+}
+
+function version(): string {
+  const manifest = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`revokit ${version()}\n`);
+    return 0;
+  }
   if (!Object.hasOwn(OPTIONS, command))
     throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(commandUsage(command));
+    return 0;
+  }
 
   const values = usage(() => parse(command, rest));
   const store = values.store ?? DEFAULT_STORE;
@@ -90,6 +114,10 @@ async function main(argv: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new CliError(`--port must be a whole number from 0 to 65535, not "${values.port}"`);
+  }
+  for (const origin of values['cors-origin'] ?? []) {
+    const problem = originProblem(origin);
+    if (problem) throw new CliError(`--cors-origin: ${problem}`);
   }
   const foreignToken = values['foreign-token'];
   if (foreignToken !== 'refuse' && foreignToken !== 'ignore') {

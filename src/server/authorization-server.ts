@@ -17,7 +17,7 @@ import {
   MetadataEndpoint,
 } from '../rfc8414/metadata-endpoint.js';
 import { type Awaitable, isPromiseLike } from '../util/awaitable.js';
-import { type CorsOptions, corsHeaders, preflightHeaders } from './cors.js';
+import { type CorsOptions, corsHeaders, originProblem, preflightHeaders } from './cors.js';
 import type { Endpoint, EndpointClass, HandleState } from './endpoint.js';
 import { Emitter, type ServerEvents } from './events.js';
 
@@ -84,6 +84,10 @@ export class AuthorizationServer {
   #routes = new Map<string, string>();
 
   constructor(options: AuthorizationServerOptions = {}) {
+    for (const origin of options.cors?.origins ?? []) {
+      const problem = originProblem(origin);
+      if (problem) throw new TypeError(`cors.origins: ${problem}`);
+    }
     this.clients = options.clients ?? new MemoryClientStore();
     this.options = {
       issuer: options.issuer?.replace(/\/+$/, ''),

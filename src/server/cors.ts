@@ -12,6 +12,25 @@ export interface CorsOptions {
 }
 
 /**
+ * Why `value` cannot be an allowed origin, or `undefined` if it can. A browser sends
+ * `Origin` serialized (scheme, host, port, nothing after), so anything else would never
+ * match: a trailing slash, a path, upper case, a default port.
+ *
+ * @see https://html.spec.whatwg.org/multipage/browsers.html#ascii-serialisation-of-an-origin
+ */
+export function originProblem(value: string): string | undefined {
+  let origin: string;
+  try {
+    origin = new URL(value).origin;
+  } catch {
+    return `"${value}" is not an origin such as https://app.example`;
+  }
+  if (origin === 'null') return `"${value}" has no origin a browser would send`;
+  if (origin !== value) return `"${value}" is not an origin; did you mean "${origin}"?`;
+  return undefined;
+}
+
+/**
  * The CORS headers to add to an answer for a request from `origin`.
  *
  * @see https://fetch.spec.whatwg.org/#http-cors-protocol

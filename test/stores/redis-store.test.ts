@@ -264,6 +264,29 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     assert.equal(commands, 1, "one command for the turn's revocations");
   });
 
+  it('migrate() on a client still connecting, offline queue off, waits for the connection (docs/stores.md sample)', async () => {
+    // As the documented sample creates it: not lazy, so the first command races the connect.
+    const redis = new Redis(service.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    await store.migrate();
+    assert.equal(await store.schemaVersion(), 2);
+  });
+
+  it('migrate() on a lazyConnect client connects it', async () => {
+    const redis = new Redis(service.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    redis.on('error', () => {});
+    clients.push(redis);
+    const store = new RedisTokenStore(redis, { prefix: prefix() });
+    await store.migrate();
+    assert.equal(redis.status, 'ready');
+  });
+
   it('with the offline queue off, a call while disconnected fails at once (answered 503)', async () => {
     const redis = new Redis(`redis://127.0.0.1:1`, {
       lazyConnect: true,

@@ -111,6 +111,33 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     db.close();
   });
 
+  it('a Database closed without store.close() stops the checkpointer: its connection lets go of the file (issue #5 "latency")', async () => {
+    const file = join(dir, 'abandoned.db');
+    const db = new Database(file);
+    new SqliteTokenStore(db).migrate();
+    // The worker's connection is open once it has checkpointed: the WAL is then empty.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    db.close();
+    // Leaving WAL mode needs every other connection closed; the worker's is the only one.
+    const probe = new Database(file);
+    try {
+      const deadline = Date.now() + 3000;
+      let mode = '';
+      while (Date.now() < deadline) {
+        try {
+          mode = String(probe.pragma('journal_mode = DELETE', { simple: true }));
+        } catch {
+          mode = 'busy';
+        }
+        if (mode === 'delete') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal(mode, 'delete', 'the checkpointer still holds a connection to the file');
+    } finally {
+      probe.close();
+    }
+  });
+
   it('checkpoints the WAL from a worker thread, never on the connection that commits (issue #5 "latency")', async () => {
     const { file, db, store } = migrated('checkpoint.db');
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0);

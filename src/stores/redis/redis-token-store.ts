@@ -117,13 +117,14 @@ function tokenFromFields(id: string, fields: readonly (string | null)[]): Stored
  *
  * Create the client with `enableOfflineQueue: false` and a small `maxRetriesPerRequest`
  * so calls fail fast (answered 503) while Redis is down instead of queueing; ioredis
- * reconnects by itself. Redis Cluster is not supported: a cascade touches keys of many
+ * reconnects by itself. {@link migrate} waits for the first connection. Redis Cluster is not supported: a cascade touches keys of many
  * slots in one script.
  *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
  * const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+ * redis.on('error', (error) => log(error)); // ioredis reconnects; without a listener it throws
  * const store = new RedisTokenStore(redis);
  * await store.migrate();
  * ```
@@ -147,6 +148,7 @@ export class RedisTokenStore implements TokenStore, WritableClientStore {
    * refusing data written by a newer revokit. Idempotent.
    */
   async migrate(): Promise<void> {
+    await this.#ready();
     const found = Number(
       await scripts.migrate.run(
         this.redis,
@@ -155,6 +157,36 @@ export class RedisTokenStore implements TokenStore, WritableClientStore {
       ),
     );
     if (found > REDIS_SCHEMA_VERSION) throw new SchemaVersionError(found, REDIS_SCHEMA_VERSION);
+  }
+
+  /**
+   * Waits for the connection, as start-up should: with the offline queue off, a command
+   * sent while the client is still connecting fails at once. A `lazyConnect` client is
+   * connected; one already connecting is given its `connectTimeout` (10 s by default).
+   */
+  async #ready(): Promise<void> {
+    const { redis } = this;
+    if (redis.status === 'ready') return;
+    if (redis.status === 'wait') {
+      await redis.connect();
+      return;
+    }
+    if (!['connecting', 'connect', 'reconnecting'].includes(redis.status)) return;
+    const ms = redis.options.connectTimeout ?? 10_000;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        redis.off('ready', onReady);
+        redis.off('end', onEnd);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const onEnd = () => settle(new Error('the Redis connection ended before it was ready'));
+      const timer = setTimeout(() => settle(new Error(`Redis was not ready within ${ms} ms`)), ms);
+      redis.once('ready', onReady);
+      redis.once('end', onEnd);
+    });
   }
 
   /** The schema version recorded (0 before {@link migrate}). */

@@ -31,7 +31,8 @@ parentPort.once('message', () => {
  * of the server for milliseconds, every thousand-odd revocations (issue #5: revocation
  * at 10^5 tokens went from 0.40 to 0.65 of the baseline without it). Answers `undefined`
  * when the driver cannot be found from here, and SQLite's own checkpoints stay on; calls
- * `onFailure` if the worker ends before it is stopped.
+ * `onFailure` if the worker ends before it is stopped. Stops by itself within a second
+ * once `isOpen` answers false.
  *
  * @see https://www.sqlite.org/wal.html#automatic_checkpoint
  */
@@ -39,6 +40,7 @@ export function startCheckpointer(
   file: string,
   interval: number,
   onFailure: () => void,
+  isOpen: () => boolean = () => true,
 ): Checkpointer | undefined {
   let driver: string;
   try {
@@ -62,8 +64,15 @@ export function startCheckpointer(
   worker.once('exit', () => {
     if (!stopped) onFailure();
   });
-  return {
+  // The database closed without the store's close(): the worker's connection would keep
+  // the file open and could create its -wal again, even after the file was deleted.
+  const watch = setInterval(() => {
+    if (!isOpen()) void checkpointer.stop();
+  }, 1000);
+  watch.unref();
+  const checkpointer: Checkpointer = {
     stop() {
+      clearInterval(watch);
       stopped ??= new Promise<void>((resolve) => {
         const done = () => resolve();
         worker.once('message', () => void worker.terminate().then(done, done));
@@ -73,4 +82,5 @@ export function startCheckpointer(
       return stopped;
     },
   };
+  return checkpointer;
 }

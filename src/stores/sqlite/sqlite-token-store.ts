@@ -112,9 +112,14 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeout ?? 2000))}`);
     db.pragma(`cache_size = -${Math.max(1, Math.floor((options.cacheSizeMiB ?? 64) * 1024))}`);
     if ((options.checkpoint ?? 'background') === 'background' && !db.memory && !db.readonly) {
-      this.#checkpointer = startCheckpointer(db.name, 100, () => {
-        if (db.open) db.pragma('wal_autocheckpoint = 1000');
-      });
+      this.#checkpointer = startCheckpointer(
+        db.name,
+        100,
+        () => {
+          if (db.open) db.pragma('wal_autocheckpoint = 1000');
+        },
+        () => db.open,
+      );
       if (this.#checkpointer) db.pragma('wal_autocheckpoint = 0');
     }
   }
