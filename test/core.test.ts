@@ -229,6 +229,29 @@ describe('Authlib design: RevocationEndpoint hooks (issue #2, RFC 7009 §2)', ()
   });
 });
 
+describe('metadata of the rest of the authorization server (RFC 8414 §2)', () => {
+  it("metadata fields given to the server are served beside revokit's, which win", () => {
+    const server = new AuthorizationServer({
+      issuer: 'https://as.example',
+      metadata: {
+        token_endpoint: 'https://as.example/token',
+        response_types_supported: ['code'],
+        issuer: 'https://forged.example',
+        revocation_endpoint: 'https://forged.example/revoke',
+      },
+    });
+    server.registerEndpoint(createRevocationEndpoint(new MemoryTokenStore()));
+    const meta = server.metadata();
+    assert.equal(meta.token_endpoint, 'https://as.example/token');
+    assert.deepEqual(meta.response_types_supported, ['code']);
+    assert.equal(meta.issuer, 'https://as.example');
+    assert.equal(meta.revocation_endpoint, 'https://as.example/oauth/revoke');
+    // Each answer gets its own copy: a caller changing one changes no other.
+    (meta.response_types_supported as string[]).push('token');
+    assert.deepEqual(server.metadata().response_types_supported, ['code']);
+  });
+});
+
 describe('OAuthError renders itself (RFC 6749 §5.2)', () => {
   it('toResponse carries status, JSON body and headers', async () => {
     const error = new OAuthError('invalid_client', 401, 'nope', {

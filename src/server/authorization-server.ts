@@ -37,6 +37,13 @@ export interface AuthorizationServerOptions {
   readonly retryAfter?: number;
   /** Path of each endpoint for {@link AuthorizationServer.fetch}, by endpoint name. */
   readonly paths?: Readonly<Record<string, string>>;
+  /**
+   * RFC 8414 fields of the rest of your authorization server (`authorization_endpoint`,
+   * `token_endpoint`, `response_types_supported`…), served beside revokit's own. revokit's
+   * `issuer` and its endpoints' fields win. `response_types_supported`, which RFC 8414
+   * requires, defaults to `[]`: revokit alone has no authorization endpoint.
+   */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /** {@link AuthorizationServerOptions} with defaults applied. */
@@ -47,6 +54,7 @@ export interface ResolvedServerOptions {
   readonly storeTimeout: number;
   readonly retryAfter: number;
   readonly paths: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, unknown>>;
 }
 
 /** Where {@link AuthorizationServer.fetch} serves each endpoint unless told otherwise. */
@@ -96,6 +104,7 @@ export class AuthorizationServer {
       storeTimeout: options.storeTimeout ?? 5000,
       retryAfter: options.retryAfter ?? 1,
       paths: { ...DEFAULT_PATHS, ...options.paths },
+      metadata: { response_types_supported: [], ...options.metadata },
     };
     this.registerEndpoint(MetadataEndpoint);
   }
@@ -307,7 +316,10 @@ export class AuthorizationServer {
   metadata(request?: EndpointRequest): AuthorizationServerMetadata {
     const issuer = this.options.issuer ?? originOf(request);
     const methods = [...this.#methods.keys()];
-    const metadata: AuthorizationServerMetadata = { issuer };
+    const metadata: AuthorizationServerMetadata = {
+      ...structuredClone(this.options.metadata),
+      issuer,
+    };
     for (const name of ['revocation', 'introspection']) {
       const path = this.options.paths[name];
       if (!this.#endpoints.has(name) || !path) continue;

@@ -66,6 +66,11 @@ export abstract class ClientEndpoint extends Endpoint {
     if (!isFormContentType(request.header('content-type'))) {
       throw new InvalidRequestError('the body must be application/x-www-form-urlencoded');
     }
+    // The body is read as sent: a compressed one would be parsed as if it were the form.
+    const coding = request.header('content-encoding');
+    if (coding && coding.toLowerCase() !== 'identity') {
+      throw new InvalidRequestError('the body must be sent without a content coding');
+    }
     const query = queryOf(request.url);
     if (query) {
       const search = new URLSearchParams(query);

@@ -332,6 +332,14 @@ export function runEndpointSuite(
         assertError(res, 400, 'invalid_request');
         await assertIntact(e, grant);
       });
+      it('a body with a Content-Encoding answers 400 invalid_request, revoking nothing (clarification: row 3, content codings)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        // Labelled gzip but sent plain: read as sent, it would have been a valid form.
+        const res = await e.revoke(form({ token: grant.access }), { 'content-encoding': 'gzip' });
+        assertError(res, 400, 'invalid_request');
+        await assertIntact(e, grant);
+      });
       it('parameters and case in the media type are accepted', async () => {
         const e = await env();
         const grant = await e.grant();
@@ -1020,6 +1028,8 @@ export function runEndpointSuite(
           'none',
         ]);
         assert.ok(Array.isArray(body.introspection_endpoint_auth_methods_supported));
+        // RFC 8414 §2 requires it; revokit alone has no authorization endpoint.
+        assert.deepEqual(body.response_types_supported, []);
       });
     });
 
