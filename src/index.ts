@@ -19,7 +19,15 @@ export type {
   WritableClientStore,
 } from './client-auth/client-store.js';
 export { MemoryClientStore, sameClient } from './client-auth/client-store.js';
+export type { ReplayCache } from './client-auth/jti-cache.js';
+export { MemoryReplayCache } from './client-auth/jti-cache.js';
 export { none } from './client-auth/none.js';
+export type { PrivateKeyJwtOptions } from './client-auth/private-key-jwt.js';
+export {
+  ASSERTION_ALGORITHMS,
+  JWT_BEARER_ASSERTION,
+  privateKeyJwt,
+} from './client-auth/private-key-jwt.js';
 export { verifySecret } from './client-auth/secret.js';
 export { sha256, timingSafeEqual } from './crypto/digest.js';
 export type { OAuthErrorCode, OAuthErrorOptions } from './errors/oauth-error.js';

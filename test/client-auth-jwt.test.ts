@@ -7,7 +7,9 @@ import {
   AuthorizationServer,
   createRevocationEndpoint,
   MemoryClientStore,
+  MemoryReplayCache,
   MemoryTokenStore,
+  type ReplayCache,
 } from '../src/index.js';
 import { isRevoked, issueGrant } from './support/fixtures.js';
 
@@ -17,7 +19,7 @@ let publicJwk: JWK;
 let privateKey: CryptoKey;
 let otherKey: CryptoKey;
 
-async function makeServer(issuer: string | null = ISSUER) {
+async function makeServer(issuer: string | null = ISSUER, replayCache?: ReplayCache) {
   const clients = await MemoryClientStore.fromMetadata([
     {
       client_id: 'jwt',
@@ -31,7 +33,7 @@ async function makeServer(issuer: string | null = ISSUER) {
       jwks: { keys: [publicJwk as Record<string, unknown>] },
     },
   ]);
-  const server = new AuthorizationServer({ clients, issuer: issuer ?? undefined });
+  const server = new AuthorizationServer({ clients, issuer: issuer ?? undefined, replayCache });
   server.registerEndpoint(createRevocationEndpoint(store));
   return server;
 }
@@ -123,6 +125,26 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     await expectRefused(server, once);
   });
 
+  it('a replay just past exp, within the clock skew still accepted, is refused (RFC 7523 §3: jti used once)', async () => {
+    const server = await makeServer();
+    const now = Math.floor(Date.now() / 1000);
+    // Expired 5 s ago: within the 30 s skew, so accepted once. It must be remembered as
+    // long as it is acceptable, not only until its exp.
+    const late = await assertion({ iat: now - 10, exp: now - 5 });
+    const grant = await issueGrant(store, 'jwt');
+    assert.equal((await revoke(server, jwtFields(grant.access, late))).status, 200);
+    await expectRefused(server, late);
+  });
+
+  it('servers sharing a replay cache accept an assertion once between them (RFC 7523 §3)', async () => {
+    const shared = new MemoryReplayCache();
+    const [a, b] = [await makeServer(ISSUER, shared), await makeServer(ISSUER, shared)];
+    const once = await assertion();
+    const grant = await issueGrant(store, 'jwt');
+    assert.equal((await revoke(a, jwtFields(grant.access, once))).status, 200);
+    await expectRefused(b, once);
+  });
+
   it('an assertion signed with another key is refused', async () => {
     await expectRefused(await makeServer(), assertion({ key: otherKey }));
   });
@@ -208,5 +230,33 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
         'HS256',
       ),
     );
+  });
+});
+
+describe('MemoryReplayCache: one partition a client (RFC 7523 §3)', () => {
+  const later = () => Math.floor(Date.now() / 1000) + 60;
+
+  it("a client flooding its own partition cannot push another client's jti out", () => {
+    const cache = new MemoryReplayCache(10);
+    assert.equal(cache.rememberAssertion('victim', 'captured', later()), true);
+    for (let i = 0; i < 1000; i++) cache.rememberAssertion('attacker', `j${i}`, later());
+    assert.equal(cache.rememberAssertion('victim', 'captured', later()), false);
+  });
+
+  it('a partition full of live entries refuses the next new jti: it fails closed', () => {
+    const cache = new MemoryReplayCache(3);
+    for (const jti of ['a', 'b', 'c'])
+      assert.equal(cache.rememberAssertion('c1', jti, later()), true);
+    assert.equal(cache.rememberAssertion('c1', 'd', later()), false);
+    assert.equal(cache.rememberAssertion('c2', 'd', later()), true, 'other clients are unaffected');
+  });
+
+  it('expired entries make room, and an expired jti may be recorded again', () => {
+    const cache = new MemoryReplayCache(2);
+    const past = Math.floor(Date.now() / 1000) - 1;
+    assert.equal(cache.rememberAssertion('c', 'a', past), true);
+    assert.equal(cache.rememberAssertion('c', 'b', past), true);
+    assert.equal(cache.rememberAssertion('c', 'x', later()), true);
+    assert.equal(cache.rememberAssertion('c', 'a', later()), true);
   });
 });

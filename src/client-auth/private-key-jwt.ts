@@ -8,8 +8,11 @@ export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type
 
 /** Options of {@link privateKeyJwt}. */
 export interface PrivateKeyJwtOptions {
-  /** Where `jti`s are remembered; default: in this process. */
-  readonly replayCache?: ReplayCache;
+  /**
+   * Where `jti`s are remembered; default: in this process. Behind several servers, pass
+   * one they share, such as the token store (see {@link ReplayCache}).
+   */
+  readonly replayCache?: ReplayCache | undefined;
   /** Longest lifetime accepted for an assertion, in seconds (default 300). */
   readonly maxAge?: number;
   /** Clock skew tolerated, in seconds (default 30). */
@@ -36,7 +39,8 @@ export const ASSERTION_ALGORITHMS: readonly string[] = [
 /**
  * `private_key_jwt`: the client signs a short-lived JWT with a key whose public half it
  * registered (`jwks`). The assertion must name the client as `iss` and `sub`, this server
- * (its issuer or the endpoint's URL) as `aud`, carry `exp` and a `jti` seen only once.
+ * (its issuer or the endpoint's URL) as `aud`, carry `exp`, `iat` (at most `maxAge` ago)
+ * and a `jti` seen only once.
  * Without a configured issuer no audience can be trusted, and every assertion fails.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2
@@ -67,16 +71,23 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
         const jwks = client?.jwks;
         if (!client || !jwks || audience.length === 0) return false;
         try {
-          const { payload } = await jwtVerify(assertion, createLocalJWKSet(jwks as JSONWebKeySet), {
-            issuer: client.clientId,
-            subject: client.clientId,
-            audience: [...audience],
-            algorithms,
-            maxTokenAge: maxAge,
-            clockTolerance,
-            requiredClaims: ['exp', 'jti'],
-          });
-          return await replay.remember(`${client.clientId}\u0000${payload.jti}`, payload.exp ?? 0);
+          const { payload } = await jwtVerify<{ jti: string; exp: number; iat: number }>(
+            assertion,
+            createLocalJWKSet(jwks as JSONWebKeySet),
+            {
+              issuer: client.clientId,
+              subject: client.clientId,
+              audience: [...audience],
+              algorithms,
+              maxTokenAge: maxAge,
+              clockTolerance,
+              requiredClaims: ['exp', 'iat', 'jti'],
+            },
+          );
+          // Remembered for as long as it could be accepted: until the earlier of exp and
+          // iat + maxAge, plus the clock skew the check tolerates on both.
+          const acceptableUntil = Math.min(payload.exp, payload.iat + maxAge) + clockTolerance;
+          return await replay.rememberAssertion(client.clientId, payload.jti, acceptableUntil);
         } catch {
           return false;
         }

@@ -2,6 +2,7 @@ import type { ClientAuthMethod } from '../client-auth/client-auth-method.js';
 import { clientSecretBasic } from '../client-auth/client-secret-basic.js';
 import { clientSecretPost } from '../client-auth/client-secret-post.js';
 import { type ClientStore, MemoryClientStore } from '../client-auth/client-store.js';
+import type { ReplayCache } from '../client-auth/jti-cache.js';
 import { none } from '../client-auth/none.js';
 import { ASSERTION_ALGORITHMS, privateKeyJwt } from '../client-auth/private-key-jwt.js';
 import {
@@ -44,6 +45,12 @@ export interface AuthorizationServerOptions {
    * requires, defaults to `[]`: revokit alone has no authorization endpoint.
    */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /**
+   * Where `private_key_jwt` remembers the `jti`s it has accepted (RFC 7523 §3). Default: in
+   * this process, which is right for one server only; several servers must share one, such
+   * as their token store.
+   */
+  readonly replayCache?: ReplayCache;
 }
 
 /** {@link AuthorizationServerOptions} with defaults applied. */
@@ -82,12 +89,7 @@ export class AuthorizationServer {
   readonly clients: ClientStore;
   /** `revoked`, `error` and `response` events. */
   readonly events = new Emitter<ServerEvents>();
-  readonly #methods = new Map<string, ClientAuthMethod>([
-    ['client_secret_basic', clientSecretBasic],
-    ['client_secret_post', clientSecretPost],
-    ['private_key_jwt', privateKeyJwt()],
-    ['none', none],
-  ]);
+  readonly #methods: Map<string, ClientAuthMethod>;
   readonly #endpoints = new Map<string, Endpoint>();
   #routes = new Map<string, string>();
 
@@ -97,6 +99,12 @@ export class AuthorizationServer {
       if (problem) throw new TypeError(`cors.origins: ${problem}`);
     }
     this.clients = options.clients ?? new MemoryClientStore();
+    this.#methods = new Map<string, ClientAuthMethod>([
+      ['client_secret_basic', clientSecretBasic],
+      ['client_secret_post', clientSecretPost],
+      ['private_key_jwt', privateKeyJwt({ replayCache: options.replayCache })],
+      ['none', none],
+    ]);
     this.options = {
       issuer: options.issuer?.replace(/\/+$/, ''),
       bodyLimit: options.bodyLimit ?? 64 * 1024,
