@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import {
   assertUnavailable,
   eventually,
@@ -13,13 +15,24 @@ import {
   startServe,
   writeSeed,
 } from './support/cli-process.js';
+import { FORM, form, send } from './support/http-client.js';
 import { type Service, startPostgres, startRedis } from './support/services.js';
 import { tempDir } from './support/temp-dir.js';
 
 const root = tempDir('revokit-shared-');
 
+const ISSUER = 'https://as.example';
+const keys = await generateKeyPair('ES256');
+
 const SEED = {
-  clients: [{ client_id: 'app', client_secret: 'app-secret' }],
+  clients: [
+    { client_id: 'app', client_secret: 'app-secret' },
+    {
+      client_id: 'signer',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [await exportJWK(keys.publicKey)] },
+    },
+  ],
   tokens: [1, 2, 3, 4].map((i) => ({
     client_id: 'app',
     access_token: `shared-access-${i}`,
@@ -43,8 +56,9 @@ function sharedStoreSuite(name: string, startService: () => Promise<Service>): v
       const dir = mkdtempSync(join(root, `${name}-`));
       const seed = writeSeed(dir, SEED);
       // Both load the same seed: the second adds nothing.
-      first = await startServe(['--store', service.url, '--seed', seed], dir);
-      second = await startServe(['--store', service.url, '--seed', seed], dir);
+      const args = ['--store', service.url, '--seed', seed, '--issuer', ISSUER];
+      first = await startServe(args, dir);
+      second = await startServe(args, dir);
     });
     after(async () => {
       await first?.stop();
@@ -70,6 +84,32 @@ function sharedStoreSuite(name: string, startService: () => Promise<Service>): v
       assert.equal((await revoke(first.url, 'shared-refresh-2')).status, 200);
       assert.equal(await isActive(second.url, 'shared-access-2'), false);
       assert.equal(await isActive(second.url, 'shared-refresh-2'), false);
+    });
+
+    it('a client assertion accepted by the first is refused as a replay by the second (RFC 7523 §3)', async () => {
+      const assertion = await new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer('signer')
+        .setSubject('signer')
+        .setAudience(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .setJti(randomUUID())
+        .sign(keys.privateKey);
+      const post = (url: string) =>
+        send(url, {
+          path: '/oauth/revoke',
+          headers: { 'content-type': FORM },
+          body: form({
+            token: 'not-a-token',
+            client_assertion: assertion,
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          }),
+        });
+      assert.equal((await post(first.url)).status, 200);
+      const replayed = await post(second.url);
+      assert.equal(replayed.status, 401);
+      assert.equal((replayed.json as { error: string }).error, 'invalid_client');
     });
 
     it('revokit revoke --subject on the shared store is seen by both servers', async () => {

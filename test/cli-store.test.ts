@@ -255,7 +255,7 @@ describe('issue #3 "Migrations": revokit migrate', () => {
       assert.match(run.stdout, /up to date/);
     }
     const db = new Database(join(dir, 'm.db'));
-    assert.equal(new SqliteTokenStore(db).schemaVersion(), 3);
+    assert.equal(new SqliteTokenStore(db).schemaVersion(), 4);
     db.close();
   });
 });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeServerOptions, serveOn } from '../adapters/node-server.js';
 import { clientFromMetadata } from '../client-auth/client.js';
+import type { ReplayCache } from '../client-auth/jti-cache.js';
 import { createRevocationEndpoint } from '../rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../rfc7662/create-introspection-endpoint.js';
 import { AuthorizationServer } from '../server/authorization-server.js';
@@ -152,8 +153,11 @@ async function start(
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  const tokens = store.tokens as typeof store.tokens & Partial<ReplayCache>;
   const server = new AuthorizationServer({
     clients,
+    // The store's, so that every server sharing it accepts a client assertion once.
+    replayCache: tokens.rememberAssertion ? (tokens as ReplayCache) : undefined,
     issuer: options.issuer ?? url,
     cors: options.corsOrigins.length ? { origins: options.corsOrigins } : undefined,
   });

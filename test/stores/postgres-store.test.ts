@@ -116,7 +116,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 0);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 5);
+    assert.equal(await stores[0]!.schemaVersion(), 6);
     const { rows } = await stores[0]!.pool.query(
       'SELECT version FROM revokit_migrations ORDER BY version',
     );
@@ -126,6 +126,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
       { version: 3 },
       { version: 4 },
       { version: 5 },
+      { version: 6 },
     ]);
   });
 
@@ -148,7 +149,7 @@ describe('postgres store specifics (issue #3 "PostgreSQL")', () => {
     assert.equal(await stores[0]!.schemaVersion(), 1);
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 5);
+    assert.equal(await stores[0]!.schemaVersion(), 6);
     const store = stores[0]!;
     assert.deepEqual(defined(await store.getClient('v1-app')), {
       clientId: 'v1-app',
@@ -660,7 +661,7 @@ describe('issue #5 "Cascade": a grant is revoked by its marker (PostgreSQL schem
     const stores = [new PostgresTokenStore(db), new PostgresTokenStore(await pool(database))];
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[1]!.migrate();
-    assert.equal(await stores[0]!.schemaVersion(), 5);
+    assert.equal(await stores[0]!.schemaVersion(), 6);
     const store = stores[1]!;
     assert.deepEqual(await read(store), atVersion2);
     assert.equal(await store.revokeGrant('old', 9), 0);

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '../../src/client-auth/client.js';
 import type { WritableClientStore } from '../../src/client-auth/client-store.js';
 import { sameClient } from '../../src/client-auth/client-store.js';
+import type { ReplayCache } from '../../src/client-auth/jti-cache.js';
 import { sha256 } from '../../src/crypto/digest.js';
 import type {
   RevocationConditions,
@@ -639,6 +640,42 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
           }
         } finally {
           await peer.close();
+        }
+      });
+    });
+
+    describe('a shared replay cache for client assertions (RFC 7523 §3: a jti is used once)', () => {
+      const replayCache = (tokens: TokenStore): ReplayCache => {
+        assert.ok('rememberAssertion' in tokens, 'the store is no ReplayCache');
+        return tokens as TokenStore & ReplayCache;
+      };
+      it('a jti is accepted once per client, again only once its record expired, and purge keeps live records', async () => {
+        const cache = replayCache(store);
+        const [client, jti] = [uid('client'), uid('jti')];
+        assert.equal(await cache.rememberAssertion(client, jti, now() + 600), true);
+        assert.equal(await cache.rememberAssertion(client, jti, now() + 600), false);
+        assert.equal(await cache.rememberAssertion(uid('other'), jti, now() + 600), true);
+        const short = uid('jti');
+        assert.equal(await cache.rememberAssertion(client, short, now() + 1), true);
+        await new Promise((resolve) => setTimeout(resolve, 2100));
+        await store.purge?.({ expiredBefore: now() - 3600 });
+        assert.equal(await cache.rememberAssertion(client, jti, now() + 600), false);
+        assert.equal(await cache.rememberAssertion(client, short, now() + 600), true);
+        assert.equal(await cache.rememberAssertion(client, short, now() + 600), false);
+      });
+      it('50 concurrent records of one jti, from two servers when the store has a peer: exactly one is accepted', async () => {
+        const peer = await sut.peer?.();
+        try {
+          const caches = [replayCache(store), replayCache(peer?.tokens ?? store)];
+          const [client, jti] = [uid('client'), uid('jti')];
+          const accepted = await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              caches[i % 2]!.rememberAssertion(client, jti, now() + 60),
+            ),
+          );
+          assert.equal(accepted.filter(Boolean).length, 1);
+        } finally {
+          await peer?.close();
         }
       });
     });

@@ -1,3 +1,4 @@
+import { MemoryReplayCache, type ReplayCache } from '../../client-auth/jti-cache.js';
 import {
   assertFilter,
   type ConditionalRevocation,
@@ -15,8 +16,19 @@ import {
  *
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements ReplayCache, TokenStore {
   readonly #tokens = new Map<string, StoredToken>();
+  readonly #assertions = new MemoryReplayCache();
+
+  /**
+   * Records a client assertion's `jti`, for this process (see {@link MemoryReplayCache}).
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+   */
+  rememberAssertion(clientId: string, jti: string, expiresAt: number): boolean {
+    return this.#assertions.rememberAssertion(clientId, jti, expiresAt);
+  }
+
   readonly #grants = new Map<string, Set<string>>();
   /** When each revoked grant was revoked: tokens saved into it later are born revoked. */
   readonly #revokedGrants = new Map<string, number>();

@@ -352,4 +352,19 @@ END
 $$;
 `,
   },
+  {
+    // Version 6: the jtis of accepted client assertions (RFC 7523 §3), so that every
+    // server on the database accepts an assertion once between them. A table only: a v5
+    // server beside it never reads it.
+    version: 6,
+    sql: `
+CREATE TABLE revokit_assertions (
+  client_id text NOT NULL,
+  jti text NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (client_id, jti)
+);
+CREATE INDEX revokit_assertions_expires_at ON revokit_assertions (expires_at);
+`,
+  },
 ];

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { Client } from '../../client-auth/client.js';
 import type { SaveClientResult, WritableClientStore } from '../../client-auth/client-store.js';
+import type { ReplayCache } from '../../client-auth/jti-cache.js';
 import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
 import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
@@ -152,6 +153,20 @@ DELETE FROM revokit_tokens WHERE id IN (
   WHERE g.revoked_at < $1 AND t.expires_at IS NULL AND t.revoked_at IS NULL
   LIMIT $2 FOR UPDATE OF t SKIP LOCKED)`,
 };
+const REMEMBER_ASSERTION = {
+  name: 'revokit_remember_assertion',
+  // Concurrent calls for one pair wait on the key: one inserts, the other sees it live.
+  text: `
+INSERT INTO revokit_assertions (client_id, jti, expires_at) VALUES ($1, $2, $3)
+ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+WHERE revokit_assertions.expires_at <= $4`,
+};
+
+const PURGE_ASSERTIONS = {
+  name: 'revokit_purge_assertions',
+  text: 'DELETE FROM revokit_assertions WHERE expires_at <= $1',
+};
+
 const PURGE_GRANTS = {
   name: 'revokit_purge_grants',
   text: `
@@ -240,7 +255,7 @@ WHERE id IN (SELECT id FROM revokit_tokens t
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export class PostgresTokenStore implements TokenStore, WritableClientStore {
+export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClientStore {
   readonly pool: Pool;
   readonly #insertChunk: number;
 
@@ -502,7 +517,24 @@ export class PostgresTokenStore implements TokenStore, WritableClientStore {
       const result = await this.pool.query({ ...PURGE_GRANTS, values: [cutoff, limit] });
       if ((result.rowCount ?? 0) < limit) break;
     }
+    // An assertion's record is needed only until it expires, whatever the retention.
+    await this.pool.query({ ...PURGE_ASSERTIONS, values: [Math.floor(Date.now() / 1000)] });
     return total;
+  }
+
+  /**
+   * Records a client assertion's `jti`, atomically for every server on the database: an
+   * insert, or the reuse of an expired record.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+   */
+  async rememberAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
+    const now = Math.floor(Date.now() / 1000);
+    const result = await this.pool.query({
+      ...REMEMBER_ASSERTION,
+      values: [clientId, jti, Math.ceil(expiresAt), now],
+    });
+    return result.rowCount === 1;
   }
 
   /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Client } from '../../client-auth/client.js';
 import type { SaveClientResult, WritableClientStore } from '../../client-auth/client-store.js';
+import type { ReplayCache } from '../../client-auth/jti-cache.js';
 import type { TokenType } from '../../tokens/token.js';
 import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
@@ -130,7 +131,7 @@ function tokenFromFields(id: string, fields: readonly (string | null)[]): Stored
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export class RedisTokenStore implements TokenStore, WritableClientStore {
+export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientStore {
   readonly redis: Redis;
   readonly prefix: string;
   readonly retention: number;
@@ -273,6 +274,17 @@ export class RedisTokenStore implements TokenStore, WritableClientStore {
       };
     });
   });
+
+  /**
+   * Records a client assertion's `jti` with `SET NX EXAT`: atomic on the server, so every
+   * server sharing Redis accepts an assertion once between them; the key expires with it.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+   */
+  async rememberAssertion(clientId: string, jti: string, expiresAt: number): Promise<boolean> {
+    const key = `${this.prefix}a:${encodeURIComponent(clientId)}:${jti}`;
+    return (await this.redis.set(key, '1', 'EXAT', Math.ceil(expiresAt), 'NX')) === 'OK';
+  }
 
   /**
    * Marks the grant and every token in it revoked, in one script.

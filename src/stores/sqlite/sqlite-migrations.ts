@@ -57,4 +57,18 @@ ALTER TABLE revokit_clients ADD COLUMN jwks TEXT;
 CREATE INDEX revokit_revoked_grants_revoked_at ON revokit_revoked_grants (revoked_at);
 `,
   },
+  {
+    // Version 4: the jtis of accepted client assertions (RFC 7523 §3), so that every
+    // process on the database accepts an assertion once between them.
+    version: 4,
+    sql: `
+CREATE TABLE revokit_assertions (
+  client_id TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (client_id, jti)
+) WITHOUT ROWID;
+CREATE INDEX revokit_assertions_expires_at ON revokit_assertions (expires_at);
+`,
+  },
 ];

@@ -5,6 +5,7 @@ import {
   sameClient,
   type WritableClientStore,
 } from '../../client-auth/client-store.js';
+import type { ReplayCache } from '../../client-auth/jti-cache.js';
 import {
   CLIENT_COLUMNS,
   ClientRecordError,
@@ -101,7 +102,7 @@ const GRANT_LIVE = `NOT EXISTS (SELECT 1 FROM revokit_revoked_grants g
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export class SqliteTokenStore implements TokenStore, WritableClientStore {
+export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClientStore {
   readonly db: Database;
   #statements: ReturnType<typeof prepare> | undefined;
   readonly #filterStatements = new Map<string, Statement>();
@@ -285,7 +286,20 @@ export class SqliteTokenStore implements TokenStore, WritableClientStore {
       if (deleted < limit) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // An assertion's record is needed only until it expires, whatever the retention.
+    this.#s.purgeAssertions.run(Math.floor(Date.now() / 1000));
     return total;
+  }
+
+  /**
+   * Records a client assertion's `jti`, atomically for every process on the database: an
+   * insert, or the reuse of an expired record.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+   */
+  rememberAssertion(clientId: string, jti: string, expiresAt: number): boolean {
+    const now = Math.floor(Date.now() / 1000);
+    return this.#s.rememberAssertion.run(clientId, jti, Math.ceil(expiresAt), now).changes === 1;
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 */
@@ -349,6 +363,12 @@ function prepare(db: Database) {
          AND NOT EXISTS (SELECT 1 FROM revokit_tokens t WHERE t.grant_id = g.grant_id)
        LIMIT ?)`,
   );
+  const rememberAssertion = db.prepare(
+    `INSERT INTO revokit_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)
+     ON CONFLICT (client_id, jti) DO UPDATE SET expires_at = excluded.expires_at
+     WHERE revokit_assertions.expires_at <= ?`,
+  );
+  const purgeAssertions = db.prepare('DELETE FROM revokit_assertions WHERE expires_at <= ?');
   const getClient = db.prepare(
     `SELECT ${CLIENT_COLUMNS.join(', ')} FROM revokit_clients WHERE client_id = ?`,
   );
@@ -366,6 +386,8 @@ function prepare(db: Database) {
   };
 
   return {
+    rememberAssertion,
+    purgeAssertions,
     find: findOne,
     // Deferred: a read transaction, one WAL read lock for the whole batch.
     findMany: db.transaction((ids: readonly string[]) => ids.map(findOne)),
