@@ -210,6 +210,11 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       /tokens\[0\]: needs an access_token/,
     ],
     [
+      'a public resource server',
+      { clients: [{ client_id: 'rs', resource_server: true }] },
+      /clients\[0\]\.resource_server: a resource server must authenticate/,
+    ],
+    [
       'private_key_jwt without jwks',
       { clients: [{ client_id: 'a', token_endpoint_auth_method: 'private_key_jwt' }] },
       /clients\[0\]\.jwks: is required for private_key_jwt/,

@@ -5,6 +5,7 @@ import { sha256 } from '../src/crypto/digest.js';
 import {
   AuthorizationServer,
   type Client,
+  clientFromMetadata,
   createRevocationEndpoint,
   IntrospectionEndpoint,
   InvalidGrantError,
@@ -315,6 +316,27 @@ describe('building blocks', () => {
     }
     assert.doesNotThrow(
       () => new AuthorizationServer({ cors: { origins: ['https://app.example:8443'] } }),
+    );
+  });
+
+  it('clientFromMetadata refuses a resource server that would introspect as a public client (RFC 7662 §2.1)', async () => {
+    await assert.rejects(
+      clientFromMetadata({ client_id: 'rs', resource_server: true }),
+      /a resource server must authenticate/,
+    );
+    await assert.rejects(
+      clientFromMetadata({
+        client_id: 'rs',
+        client_secret: 's',
+        introspection_endpoint_auth_method: 'none',
+        resource_server: true,
+      }),
+      /a resource server must authenticate/,
+    );
+    assert.equal(
+      (await clientFromMetadata({ client_id: 'rs', client_secret: 's', resource_server: true }))
+        .resourceServer,
+      true,
     );
   });
 

@@ -1,4 +1,8 @@
-import { CLIENT_AUTH_METHODS, type ClientMetadata } from '../client-auth/client.js';
+import {
+  CLIENT_AUTH_METHODS,
+  type ClientMetadata,
+  PUBLIC_RESOURCE_SERVER,
+} from '../client-auth/client.js';
 import { sha256 } from '../crypto/digest.js';
 import type { StoredToken } from '../stores/token-store.js';
 
@@ -135,6 +139,12 @@ export function parseSeed(input: unknown): Seed {
     }
     if (raw.resource_server !== undefined && typeof raw.resource_server !== 'boolean') {
       throw new SeedError(`${field}.resource_server`, 'must be true or false');
+    }
+    const introspectsWith =
+      optionalString(raw, 'introspection_endpoint_auth_method', field) ??
+      token_endpoint_auth_method;
+    if (raw.resource_server === true && introspectsWith === 'none') {
+      throw new SeedError(`${field}.resource_server`, PUBLIC_RESOURCE_SERVER);
     }
     const metadata: ClientMetadata = { client_id, token_endpoint_auth_method };
     if (client_secret !== undefined) metadata.client_secret = client_secret;

@@ -55,8 +55,13 @@ export const CLIENT_AUTH_METHODS = [
   'none',
 ] as const;
 
+/** Why a resource server cannot be a public client. */
+export const PUBLIC_RESOURCE_SERVER =
+  'a resource server must authenticate at the introspection endpoint (a client_secret or jwks), not as a public client ("none"): anyone can send a public client_id';
+
 /**
- * Builds a {@link Client} from RFC 7591 metadata, digesting the secret.
+ * Builds a {@link Client} from RFC 7591 metadata, digesting the secret. A resource server
+ * that would introspect as a public client (`none`) is refused (RFC 7662 §2.1).
  *
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
  */
@@ -64,6 +69,12 @@ export async function clientFromMetadata(metadata: ClientMetadata): Promise<Clie
   const method =
     metadata.token_endpoint_auth_method ??
     (metadata.client_secret === undefined ? 'none' : 'client_secret_basic');
+  if (
+    metadata.resource_server === true &&
+    (metadata.introspection_endpoint_auth_method ?? method) === 'none'
+  ) {
+    throw new TypeError(`client "${metadata.client_id}": ${PUBLIC_RESOURCE_SERVER}`);
+  }
   return {
     clientId: metadata.client_id,
     clientSecretDigest:

@@ -71,7 +71,8 @@ export abstract class IntrospectionEndpoint<
 
   /**
    * Whether `client` may learn about `token`. The default: its own tokens, and any token
-   * where the `foreignTokens` policy allows.
+   * where the `foreignTokens` policy allows. Never asked about another client's token for
+   * a client that authenticated with `none`: that answer is always inactive.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7662#section-4
    */
@@ -106,14 +107,18 @@ export abstract class IntrospectionEndpoint<
 
   protected async process(request: EndpointRequest, state: HandleState): Promise<EndpointResponse> {
     const params = await this.parse(request);
-    const { client } = await this.authenticateClient(request, params);
+    const { client, method } = await this.authenticateClient(request, params);
     state.clientId = client.clientId;
     const { token, tokenTypeHint } = this.validate(params);
     const lookup = this.server.callStore(this.name, () =>
       this.queryToken(token, tokenTypeHint, client),
     );
     const found = isPromiseLike(lookup) ? await lookup : lookup;
-    if (!found || !isActive(found) || !this.canIntrospect(found, client)) return this.ok(INACTIVE);
+    if (!found || !isActive(found)) return this.ok(INACTIVE);
+    // Whatever the policy, a client that proved nothing (`none`) learns of its own tokens
+    // only: its client_id is public, so anyone could send it (RFC 7662 §4, token scanning).
+    if (found.clientId !== client.clientId && method === 'none') return this.ok(INACTIVE);
+    if (!this.canIntrospect(found, client)) return this.ok(INACTIVE);
     return this.ok(this.introspectToken(found));
   }
 }

@@ -960,6 +960,25 @@ export function runEndpointSuite(
         });
         assert.deepEqual(after.json, { active: false });
       });
+      it("a public client never learns of another client's token, even one stored as a resource server (RFC 7662 §4; clarification: introspection by public clients)", async () => {
+        const e = await env();
+        // Past clientFromMetadata, which refuses it: as a store could hold it.
+        await e.clients.saveClient({
+          clientId: 'public-rs',
+          tokenEndpointAuthMethod: 'none',
+          resourceServer: true,
+        });
+        const grant = await e.grant('other');
+        const res = await e.introspect(form({ token: grant.access, client_id: 'public-rs' }), {
+          authorization: '',
+        });
+        assert.deepEqual(res.json, { active: false });
+        const own = await e.grant('spa');
+        const mine = await e.introspect(form({ token: own.access, client_id: 'spa' }), {
+          authorization: '',
+        });
+        assert.equal((mine.json as { active: boolean }).active, true, 'its own tokens it may');
+      });
     });
 
     describe('CORS (contract row 1; RFC 7009 §2.3 replaced by CORS)', () => {
