@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -19,6 +20,7 @@ import {
   writeSeed,
 } from './support/cli-process.js';
 import { FORM, form, send } from './support/http-client.js';
+import { redisForTests } from './support/services.js';
 import { tempDir } from './support/temp-dir.js';
 
 const root = tempDir('revokit-cli-');
@@ -40,6 +42,7 @@ describe('issue #3 "revokit serve --store URL": bad URLs and unreachable stores'
     ['postgres://', /no host|malformed/],
     ['redis://:@', /no host|malformed/],
     ['memory:extra', /takes no path/],
+    ['redis://127.0.0.1:6379/abc', /the Redis database must be a number/],
   ] as const) {
     it(`--store ${url} is a usage error: exit 2, one line, no stack trace`, async () => {
       const run = await runCli(['serve', '--port', '0', '--store', url], freshDir());
@@ -59,6 +62,53 @@ describe('issue #3 "revokit serve --store URL": bad URLs and unreachable stores'
       assert.doesNotMatch(run.stderr, /hunter2/, 'the password leaked');
     });
   }
+});
+
+describe('issue #3 "revokit migrate|revoke|purge --store URL": stores that do not answer, and passwords', () => {
+  it('a Redis URL to a port that accepts and never answers ends within seconds, exit 1, one line', async () => {
+    const silent = createServer((socket) => socket.on('data', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      for (const command of [['migrate'], ['revoke', '--client', 'x']]) {
+        const started = Date.now();
+        const run = await runCli(
+          [...command, '--store', `redis://:hunter2@127.0.0.1:${port}`],
+          freshDir(),
+        );
+        assert.equal(run.code, 1, run.stderr);
+        assert.ok(Date.now() - started < 15_000, `${command[0]} took ${Date.now() - started} ms`);
+        assertOneLine(run.stderr, /./);
+        assert.doesNotMatch(run.stderr, /hunter2/, 'the password leaked');
+      }
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("a Redis database past the server's count fails, never silently database 0", async () => {
+    const redis = await redisForTests();
+    try {
+      const run = await runCli(['migrate', '--store', `${redis.url}/99`], freshDir());
+      assert.equal(run.code, 1, run.stdout);
+      assertOneLine(run.stderr, /DB index is out of range/);
+    } finally {
+      await redis.destroy();
+    }
+  });
+
+  it('a mistyped scheme, or a URL given without --store, never prints its password', async () => {
+    for (const args of [
+      ['migrate', '--store', 'postgress://revokit:hunter2@127.0.0.1/revokit'],
+      ['migrate', '--store', 'sqlite://revokit:hunter2@host/db'],
+      ['migrate', 'postgres://revokit:hunter2@127.0.0.1/revokit'],
+    ]) {
+      const run = await runCli(args, freshDir());
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /revokit:\*\*\*@/);
+      assert.doesNotMatch(run.stderr, /hunter2/, 'the password leaked');
+    }
+  });
 });
 
 describe('issue #3 "The memory store … logs a one-line not for production warning"', () => {

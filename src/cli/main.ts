@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { originProblem } from '../server/cors.js';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
-import { DEFAULT_STORE } from './open-store.js';
+import { DEFAULT_STORE, redactText } from './open-store.js';
 import { serve } from './serve.js';
 import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 
@@ -224,19 +224,23 @@ function parse(command: string, args: string[]) {
   };
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof CliError) {
-      process.stderr.write(`revokit: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-    } else {
-      process.stderr.write(
-        `revokit: unexpected failure: ${(error as Error)?.message ?? String(error)}\n`,
-      );
-      process.exitCode = 1;
-    }
-  },
-);
+/**
+ * Exits once stdout and stderr are flushed: a driver that keeps a socket or a timer alive
+ * (a reconnecting client, say) must not keep a finished command running.
+ */
+function exit(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+main(process.argv.slice(2)).then(exit, (error: unknown) => {
+  if (error instanceof CliError) {
+    process.stderr.write(`revokit: ${redactText(error.message)}\n`);
+    exit(error.exitCode);
+  } else {
+    process.stderr.write(
+      `revokit: unexpected failure: ${redactText((error as Error)?.message ?? String(error))}\n`,
+    );
+    exit(1);
+  }
+});

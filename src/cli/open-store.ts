@@ -79,7 +79,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   switch (scheme) {
     case 'memory':
       if (url.length > 'memory:'.length) {
-        throw new CliError(`--store ${JSON.stringify(url)}: the memory store takes no path`);
+        throw new CliError(
+          `--store ${JSON.stringify(redactText(url))}: the memory store takes no path`,
+        );
       }
       opened = {
         kind: 'memory',
@@ -103,7 +105,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       opened = await openRedis(url, options);
       break;
     default:
-      throw new CliError(`--store ${JSON.stringify(url)}: expected ${FORMS}`);
+      throw new CliError(`--store ${JSON.stringify(redactText(url))}: expected ${FORMS}`);
   }
   if (options.migrate ?? true) {
     try {
@@ -144,7 +146,7 @@ async function openSqlite(url: string): Promise<OpenedStore> {
   const path = url.slice('sqlite:'.length);
   if (path === '' || path.startsWith('//')) {
     throw new CliError(
-      `--store ${JSON.stringify(url)}: expected sqlite:PATH, such as sqlite:./revokit.db`,
+      `--store ${JSON.stringify(redactText(url))}: expected sqlite:PATH, such as sqlite:./revokit.db`,
     );
   }
   const { default: Database } = await importDriver(
@@ -176,6 +178,14 @@ async function openSqlite(url: string): Promise<OpenedStore> {
     db.close();
     throw new CliError(`store ${description}: ${reason(error)}`, 1);
   }
+}
+
+/**
+ * Any text with the password of every `scheme://user:password@` in it masked: for
+ * messages that quote what the operator typed, URL or not.
+ */
+export function redactText(text: string): string {
+  return text.replace(/(\/\/[^/?#@\s:]*:)[^\s/]*@/g, '$1***@');
 }
 
 /** The URL without its password, for logs. */
@@ -237,6 +247,12 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<Opened
   const { Redis } = await importDriver('ioredis', () => import('ioredis'), 'npm install ioredis');
   const { RedisTokenStore } = await import('../stores/redis/redis-token-store.js');
   const description = redact(parsed);
+  const database = parsed.pathname.replace(/^\//, '');
+  if (!/^\d{0,5}$/.test(database)) {
+    throw new CliError(
+      `--store ${description}: the Redis database must be a number, as in redis://HOST:6379/0`,
+    );
+  }
   const timeout = options.timeout ?? 3000;
   const redis = new Redis(url, {
     lazyConnect: true,
@@ -245,7 +261,9 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<Opened
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: timeout,
-    commandTimeout: options.commandTimeout ?? 5000,
+    // The handshake (AUTH, SELECT, the ready check) gets the connect timeout; the long
+    // timeout of the operator commands is set once connected.
+    commandTimeout: timeout,
     retryStrategy: (times) => Math.min(100 * times, 2000),
     // No auto-pipelining: the store already sends one command per kind of call and turn of
     // the event loop (TurnBatch), and ioredis's pipeline, which waits for a later tick and
@@ -269,12 +287,27 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<Opened
     connected = true;
     down = false;
   });
+  let deadline: ReturnType<typeof setTimeout> | undefined;
   try {
-    await redis.connect();
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) => {
+        deadline = setTimeout(
+          () => reject(new Error(`no answer within ${(2 * timeout) / 1000} s`)),
+          2 * timeout,
+        );
+      }),
+    ]);
+    // ioredis reports a failed SELECT (a database past the server's count) only as an
+    // 'error' event, then goes on with database 0: select again, and fail if it fails.
+    if (database && Number(database) !== 0) await redis.select(Number(database));
   } catch (error) {
     redis.disconnect();
     throw new CliError(`store ${description}: ${reason(lastError ?? error)}`, 1);
+  } finally {
+    clearTimeout(deadline);
   }
+  redis.options.commandTimeout = options.commandTimeout ?? 5000;
   const store = new RedisTokenStore(redis, { retention: options.retention });
   return {
     kind: 'redis',
