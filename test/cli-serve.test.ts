@@ -232,6 +232,102 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       },
       /clients\[0\]\.jwks\.keys\[0\]: must be a public key/,
     ],
+    // The audit of 2026-12-02: values some stores take and others refuse, and keys that
+    // could never verify an assertion.
+    [
+      'an expires_in no store can hold',
+      {
+        clients: [{ client_id: 'a' }],
+        tokens: [{ client_id: 'a', access_token: 't', expires_in: 1e308 }],
+      },
+      /tokens\[0\]\.expires_in: must be a whole number of seconds/,
+    ],
+    [
+      'a fractional issued_at',
+      {
+        clients: [{ client_id: 'a' }],
+        tokens: [{ client_id: 'a', access_token: 't', issued_at: 1.5 }],
+      },
+      /tokens\[0\]\.issued_at: must be a whole number/,
+    ],
+    [
+      'a NUL in a client_id',
+      { clients: [{ client_id: 'a\u0000b' }] },
+      /clients\[0\]\.client_id: must not hold a NUL character/,
+    ],
+    [
+      'a grant shared by two clients',
+      {
+        clients: [{ client_id: 'a' }, { client_id: 'b' }],
+        tokens: [
+          { client_id: 'a', access_token: 'ta', grant_id: 'shared' },
+          { client_id: 'b', refresh_token: 'tb', grant_id: 'shared' },
+        ],
+      },
+      /tokens\[1\]\.grant_id: "shared" is a grant of client "a"/,
+    ],
+    [
+      'a symmetric key in jwks',
+      {
+        clients: [
+          {
+            client_id: 'a',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] },
+          },
+        ],
+      },
+      /clients\[0\]\.jwks\.keys\[0\]: must be a public key, not a symmetric one/,
+    ],
+    [
+      'an RSA key holding its primes',
+      {
+        clients: [
+          {
+            client_id: 'a',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: { keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB', p: 'AQAB', q: 'AQAB' }] },
+          },
+        ],
+      },
+      /clients\[0\]\.jwks\.keys\[0\]: must be a public key \(it holds "p"\)/,
+    ],
+    [
+      'a key that is not a point on its curve',
+      {
+        clients: [
+          {
+            client_id: 'a',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'BBBB' }] },
+          },
+        ],
+      },
+      /clients\[0\]\.jwks\.keys\[0\]: is not a valid public key/,
+    ],
+    [
+      'a key whose alg is an HMAC',
+      {
+        clients: [
+          {
+            client_id: 'a',
+            token_endpoint_auth_method: 'private_key_jwt',
+            jwks: {
+              keys: [
+                {
+                  kty: 'EC',
+                  crv: 'P-256',
+                  x: 'gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0',
+                  y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+                  alg: 'HS256',
+                },
+              ],
+            },
+          },
+        ],
+      },
+      /clients\[0\]\.jwks\.keys\[0\]\.alg: must be one of/,
+    ],
     [
       'a negative expires_in',
       {
@@ -308,6 +404,27 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       ]);
       assert.equal(code, 2, stderr);
       assert.match(stderr, message);
+    }
+  });
+
+  it('an --issuer that is no RFC 8414 issuer exits 2 (RFC 8414 §2)', async () => {
+    for (const issuer of [
+      'not a url',
+      'https://auth.example?x=1',
+      'https://u:hunter2@auth.example',
+    ]) {
+      const { code, stderr } = await runCli([
+        'serve',
+        '--store',
+        'memory:',
+        '--port',
+        '0',
+        '--issuer',
+        issuer,
+      ]);
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /--issuer: /);
+      assert.doesNotMatch(stderr, /hunter2/);
     }
   });
 

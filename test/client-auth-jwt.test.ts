@@ -107,6 +107,16 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     assert.equal(await isRevoked(store, grant.access), true);
   });
 
+  it('an assertion addressed to the issuer with a trailing slash, as an operator may have written it, revokes', async () => {
+    const server = await makeServer(`${ISSUER}/`);
+    const grant = await issueGrant(store, 'jwt');
+    const res = await revoke(
+      server,
+      jwtFields(grant.access, await assertion({ aud: `${ISSUER}/` })),
+    );
+    assert.equal(res.status, 200, await res.clone().text());
+  });
+
   it("a valid assertion addressed to the endpoint's URL revokes", async () => {
     const server = await makeServer();
     const grant = await issueGrant(store, 'jwt');

@@ -340,6 +340,26 @@ describe('building blocks', () => {
     );
   });
 
+  it('issuer must be an RFC 8414 issuer: an http(s) URL with no query, fragment or user info', () => {
+    for (const issuer of [
+      'not a url',
+      'ftp://as.example',
+      'https://as.example?x=1',
+      'https://as.example#f',
+      'https://user:pw@as.example',
+    ]) {
+      assert.throws(
+        () => new AuthorizationServer({ issuer }),
+        (error: Error) => error instanceof TypeError && error.message.startsWith('issuer:'),
+        issuer,
+      );
+    }
+    assert.equal(
+      new AuthorizationServer({ issuer: 'https://as.example/' }).options.issuer,
+      'https://as.example',
+    );
+  });
+
   it('a client secret is kept as a digest only', async () => {
     const clients = await MemoryClientStore.fromMetadata([
       { client_id: 'c', client_secret: 'plain-secret' },

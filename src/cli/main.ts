@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { originProblem } from '../server/cors.js';
+import { issuerProblem } from '../server/issuer.js';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_STORE, redactText } from './open-store.js';
@@ -114,6 +115,10 @@ async function main(argv: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new CliError(`--port must be a whole number from 0 to 65535, not "${values.port}"`);
+  }
+  if (values.issuer !== undefined) {
+    const problem = issuerProblem(values.issuer);
+    if (problem) throw new CliError(`--issuer: ${redactText(problem)}`);
   }
   for (const origin of values['cors-origin'] ?? []) {
     const problem = originProblem(origin);

@@ -1,8 +1,10 @@
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import {
   CLIENT_AUTH_METHODS,
   type ClientMetadata,
   PUBLIC_RESOURCE_SERVER,
 } from '../client-auth/client.js';
+import { ASSERTION_ALGORITHMS } from '../client-auth/private-key-jwt.js';
 import { sha256 } from '../crypto/digest.js';
 import type { StoredToken } from '../stores/token-store.js';
 
@@ -61,6 +63,10 @@ function optionalString(entry: Json, key: string, field: string): string | undef
   if (typeof value !== 'string' || value === '') {
     throw new SeedError(`${field}.${key}`, 'must be a non-empty string');
   }
+  // PostgreSQL text cannot hold NUL: refused here, so a seed loads on every store or none.
+  if (value.includes('\u0000')) {
+    throw new SeedError(`${field}.${key}`, 'must not hold a NUL character');
+  }
   return value;
 }
 
@@ -70,25 +76,44 @@ function requiredString(entry: Json, key: string, field: string): string {
   return value;
 }
 
+/** Seconds, times or lifetimes: 10^11 is over 3,000 years, and any sum of two stays exact. */
+const MAX_SECONDS = 100_000_000_000;
+
 function optionalNumber(entry: Json, key: string, field: string): number | undefined {
   const value = entry[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new SeedError(`${field}.${key}`, 'must be a non-negative number');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_SECONDS) {
+    throw new SeedError(
+      `${field}.${key}`,
+      `must be a whole number of seconds from 0 to ${MAX_SECONDS}`,
+    );
   }
   return value;
 }
+
+/** JWK members that only a private or a symmetric key has. */
+const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
 function parseJwks(value: unknown, field: string): { keys: Record<string, unknown>[] } {
   if (!isObject(value) || !Array.isArray(value.keys) || value.keys.length === 0) {
     throw new SeedError(field, 'must be a JWK Set: {"keys": [ ... ]}');
   }
   value.keys.forEach((key, i) => {
+    const at = `${field}.keys[${i}]`;
     if (!isObject(key) || typeof key.kty !== 'string') {
-      throw new SeedError(`${field}.keys[${i}]`, 'must be a JWK with a "kty"');
+      throw new SeedError(at, 'must be a JWK with a "kty"');
     }
-    if ('d' in key)
-      throw new SeedError(`${field}.keys[${i}]`, 'must be a public key (it holds "d")');
+    if (key.kty === 'oct') throw new SeedError(at, 'must be a public key, not a symmetric one');
+    const secret = SECRET_MEMBERS.find((member) => member in key);
+    if (secret) throw new SeedError(at, `must be a public key (it holds "${secret}")`);
+    if (key.alg !== undefined && !ASSERTION_ALGORITHMS.includes(String(key.alg))) {
+      throw new SeedError(`${at}.alg`, `must be one of ${ASSERTION_ALGORITHMS.join(', ')}`);
+    }
+    try {
+      createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+    } catch {
+      throw new SeedError(at, 'is not a valid public key');
+    }
   });
   return { keys: value.keys as Record<string, unknown>[] };
 }
@@ -160,6 +185,7 @@ export function parseSeed(input: unknown): Seed {
   });
 
   const values = new Set<string>();
+  const grantOwners = new Map<string, string>();
   const tokens = rawTokens.map((raw, i): SeedToken => {
     const field = `tokens[${i}]`;
     if (!isObject(raw)) throw new SeedError(field, 'must be an object');
@@ -181,6 +207,17 @@ export function parseSeed(input: unknown): Seed {
     for (const key of ['scope', 'sub', 'grant_id'] as const) {
       const value = optionalString(raw, key, field);
       if (value !== undefined) token[key] = value;
+    }
+    // A grant is one client's: shared, one client's refresh token would revoke the other's.
+    if (token.grant_id !== undefined) {
+      const owner = grantOwners.get(token.grant_id) ?? client_id;
+      if (owner !== client_id) {
+        throw new SeedError(
+          `${field}.grant_id`,
+          `"${token.grant_id}" is a grant of client "${owner}": a grant belongs to one client`,
+        );
+      }
+      grantOwners.set(token.grant_id, client_id);
     }
     for (const key of ['expires_in', 'refresh_token_expires_in', 'issued_at'] as const) {
       const value = optionalNumber(raw, key, field);

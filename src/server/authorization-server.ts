@@ -21,6 +21,7 @@ import { type Awaitable, isPromiseLike } from '../util/awaitable.js';
 import { type CorsOptions, corsHeaders, originProblem, preflightHeaders } from './cors.js';
 import type { Endpoint, EndpointClass, HandleState } from './endpoint.js';
 import { Emitter, type ServerEvents } from './events.js';
+import { issuerProblem } from './issuer.js';
 
 /** Options of an {@link AuthorizationServer}. */
 export interface AuthorizationServerOptions {
@@ -94,6 +95,10 @@ export class AuthorizationServer {
   #routes = new Map<string, string>();
 
   constructor(options: AuthorizationServerOptions = {}) {
+    if (options.issuer !== undefined) {
+      const problem = issuerProblem(options.issuer);
+      if (problem) throw new TypeError(`issuer: ${problem}`);
+    }
     for (const origin of options.cors?.origins ?? []) {
       const problem = originProblem(origin);
       if (problem) throw new TypeError(`cors.origins: ${problem}`);

@@ -113,7 +113,8 @@ export abstract class ClientEndpoint extends Endpoint {
     if (this.#audience) return this.#audience;
     const { issuer, paths } = this.server.options;
     const path = paths[this.name];
-    this.#audience = issuer ? (path ? [issuer, issuer + path] : [issuer]) : [];
+    // The issuer is kept without a trailing slash; a client may have been given it with one.
+    this.#audience = issuer ? [issuer, `${issuer}/`, ...(path ? [issuer + path] : [])] : [];
     return this.#audience;
   }
 
