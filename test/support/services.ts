@@ -171,8 +171,12 @@ export async function startPostgres(): Promise<Service> {
 async function pgReady(port: number): Promise<boolean> {
   if (!(await canConnect(port))) return false;
   const { default: pg } = await import('pg');
+  // Bounded: a postmaster still shutting down or starting can take the socket and not
+  // answer, and a check that never returns would outlive waitFor's deadline.
   const client = new pg.Client({
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    connectionTimeoutMillis: 2000,
+    query_timeout: 2000,
   });
   client.on('error', () => {});
   try {
