@@ -153,6 +153,14 @@ describe('revokit serve: requests Node itself refuses still get JSON (contract: 
   }
 });
 
+/** `revokit serve` on the memory store with `args`: it must exit 2, with no stack trace. */
+async function serveRefused(args: string[]): Promise<string> {
+  const { code, stderr } = await runCli(['serve', '--port', '0', '--store', 'memory:', ...args]);
+  assert.equal(code, 2, stderr);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'a stack trace was printed');
+  return stderr;
+}
+
 describe('revokit serve start-up and shutdown (issue #2)', () => {
   const dir = tempDir('revokit-cli-');
 
@@ -341,18 +349,7 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     it(`a malformed seed file (${name}) exits 2 naming the bad field`, async () => {
       const file = join(dir, `${name.replaceAll(' ', '-')}.json`);
       writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-      const { code, stderr } = await runCli([
-        'serve',
-        '--port',
-        '0',
-        '--store',
-        'memory:',
-        '--seed',
-        file,
-      ]);
-      assert.equal(code, 2, stderr);
-      assert.match(stderr, message);
-      assert.doesNotMatch(stderr, /\n\s+at /, 'a stack trace was printed');
+      assert.match(await serveRefused(['--seed', file]), message);
     });
   }
 
@@ -393,17 +390,7 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       ['notaurl', /is not an origin/],
       ['https://App.Example:443', /did you mean "https:\/\/app.example"/],
     ] as const) {
-      const { code, stderr } = await runCli([
-        'serve',
-        '--store',
-        'memory:',
-        '--port',
-        '0',
-        '--cors-origin',
-        origin,
-      ]);
-      assert.equal(code, 2, stderr);
-      assert.match(stderr, message);
+      assert.match(await serveRefused(['--cors-origin', origin]), message);
     }
   });
 
@@ -413,16 +400,7 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       'https://auth.example?x=1',
       'https://u:hunter2@auth.example',
     ]) {
-      const { code, stderr } = await runCli([
-        'serve',
-        '--store',
-        'memory:',
-        '--port',
-        '0',
-        '--issuer',
-        issuer,
-      ]);
-      assert.equal(code, 2, stderr);
+      const stderr = await serveRefused(['--issuer', issuer]);
       assert.match(stderr, /--issuer: /);
       assert.doesNotMatch(stderr, /hunter2/);
     }
