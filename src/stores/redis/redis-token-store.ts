@@ -118,8 +118,8 @@ function tokenFromFields(id: string, fields: readonly (string | null)[]): Stored
  *
  * Create the client with `enableOfflineQueue: false` and a small `maxRetriesPerRequest`
  * so calls fail fast (answered 503) while Redis is down instead of queueing; ioredis
- * reconnects by itself. {@link migrate} waits for the first connection. Redis Cluster is not supported: a cascade touches keys of many
- * slots in one script.
+ * reconnects by itself. {@link migrate} waits for the first connection. Redis Cluster is
+ * not supported: a cascade touches keys of many slots in one script.
  *
  * @example
  * ```ts
