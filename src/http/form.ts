@@ -30,7 +30,7 @@ export class FormParams {
 }
 
 /**
- * Parses a form body, refusing any parameter given twice.
+ * Parses a form body, refusing any parameter given twice and any that is not valid UTF-8.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
  */
@@ -39,6 +39,11 @@ export function parseForm(body: string): FormParams {
   for (const [name, value] of new URLSearchParams(body)) {
     if (values.has(name))
       throw new InvalidRequestError(`parameter "${safeName(name)}" is repeated`);
+    // U+FFFD is what invalid UTF-8 decodes to, raw or percent-encoded: accepted, two
+    // different byte strings would name the same token.
+    if (value.includes('\uFFFD') || name.includes('\uFFFD')) {
+      throw new InvalidRequestError('the body is not valid UTF-8');
+    }
     values.set(name, value);
   }
   return new FormParams(values);

@@ -340,6 +340,23 @@ export function runEndpointSuite(
         assertError(res, 400, 'invalid_request');
         await assertIntact(e, grant);
       });
+      it('a body that is not valid UTF-8, raw or percent-encoded, answers 400 invalid_request, revoking nothing (clarification: row 3, UTF-8)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        // Decoded with replacement, tok%FF and tok%FE would both name the token "tok\uFFFD".
+        for (const body of [
+          `token=${encodeURIComponent(grant.access)}%FF`,
+          Buffer.concat([Buffer.from(`token=${grant.access}`), Buffer.from([0xc3])]),
+        ]) {
+          const res = await e.send({
+            path: REVOKE,
+            headers: { 'content-type': FORM, authorization: APP },
+            body,
+          });
+          assertError(res, 400, 'invalid_request');
+        }
+        await assertIntact(e, grant);
+      });
       it('parameters and case in the media type are accepted', async () => {
         const e = await env();
         const grant = await e.grant();
