@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -352,6 +353,30 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       assert.match(await serveRefused(['--seed', file]), message);
     });
   }
+
+  it('a jwks may hold encryption keys beside its signing key (RFC 7591 §2)', async () => {
+    const publicJwk = () =>
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+    const keys = [
+      { ...publicJwk(), use: 'sig', alg: 'ES256' },
+      { ...publicJwk(), use: 'enc', alg: 'ECDH-ES' },
+    ];
+    const file = join(dir, 'enc-keys.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        clients: [
+          { client_id: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys } },
+        ],
+      }),
+    );
+    const serve = await startServe(['--seed', file, '--store', 'memory:']);
+    try {
+      assert.match(serve.output(), /"msg":"listening"/);
+    } finally {
+      await serve.stop();
+    }
+  });
 
   it('a missing seed file exits 2 with a clear message', async () => {
     const { code, stderr } = await runCli([

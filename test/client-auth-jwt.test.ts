@@ -155,6 +155,21 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     await expectRefused(b, once);
   });
 
+  it('an assertion whose jti is not a string, or longer than 256 characters, is refused (RFC 7519 §4.1.7)', async () => {
+    const server = await makeServer();
+    for (const jti of [{ x: 1 }, ['a'], 7, 'j'.repeat(257)]) {
+      const signed = await new SignJWT({ jti } as Record<string, unknown>)
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer('jwt')
+        .setSubject('jwt')
+        .setAudience(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime('2m')
+        .sign(privateKey);
+      await expectRefused(server, signed);
+    }
+  });
+
   it('an assertion signed with another key is refused', async () => {
     await expectRefused(await makeServer(), assertion({ key: otherKey }));
   });

@@ -91,7 +91,8 @@ export function serveOn(
   http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     // Without the 100, a client that waits for it sends nothing and reads the answer.
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (!(declared > server.options.bodyLimit)) res.writeContinue();
+    const refused = req.headers.host === undefined && req.httpVersion === '1.1';
+    if (!refused && !(declared > server.options.bodyLimit)) res.writeContinue();
     serve(req, res);
   });
   http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
@@ -152,40 +153,51 @@ function refuseClientError(
   socket: Duplex,
   onRefused: NodeServerOptions['onRefused'],
 ): void {
-  if (refusing.has(socket)) return;
-  refusing.add(socket);
-  const [status, description] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request'];
-  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  // The request being answered is itself unfinished (a body too slow, a bad chunk): its
-  // own response is the refusal.
-  if (inFlight && !inFlight.headersSent && inFlight.req && !inFlight.req.complete) {
-    refuseThrough(inFlight, status, description, onRefused);
+  if (refusing.has(socket)) {
+    // Already being refused, and now too slow as well: nothing will finish it.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.destroy();
     return;
   }
-  afterAnswersDue(socket, () => {
-    onRefused?.({ status, reason: description });
-    // Ending already (the last answer said `connection: close`): nothing more to say.
-    if (!socket.writable) return;
-    const body = errorBody(description);
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  });
+  refusing.add(socket);
+  const [status, description] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'malformed HTTP request'];
+  afterAnswersDue(
+    socket,
+    () => {
+      onRefused?.({ status, reason: description });
+      // Ending already (the last answer said `connection: close`): nothing more to say.
+      if (!socket.writable) return;
+      const body = errorBody(description);
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    },
+    (res) => refuseThrough(res, status, description, onRefused),
+  );
 }
 
 /**
  * Runs `then` once every answer queued on the connection is written. Node hands the socket
- * to the next queued response when one finishes, so each is awaited in turn.
+ * to the next queued response when one finishes, so each is awaited in turn. A response
+ * whose request can no longer finish (the parser died in its body, or it is too slow) is
+ * the refusal itself: `refuse` answers through it, and the connection closes after.
  */
-function afterAnswersDue(socket: Duplex, then: () => void): void {
+function afterAnswersDue(
+  socket: Duplex,
+  then: () => void,
+  refuse: (res: ServerResponse) => void,
+): void {
   const message = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (!message) {
     then();
     return;
   }
+  if (!message.headersSent && message.req && !message.req.complete) {
+    refuse(message);
+    return;
+  }
   const finished = () => {
     message.off('close', gone);
-    afterAnswersDue(socket, then);
+    afterAnswersDue(socket, then, refuse);
   };
   const gone = () => {
     message.off('finish', finished);

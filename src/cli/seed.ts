@@ -106,7 +106,10 @@ function parseJwks(value: unknown, field: string): { keys: Record<string, unknow
     if (key.kty === 'oct') throw new SeedError(at, 'must be a public key, not a symmetric one');
     const secret = SECRET_MEMBERS.find((member) => member in key);
     if (secret) throw new SeedError(at, `must be a public key (it holds "${secret}")`);
-    if (key.alg !== undefined && !ASSERTION_ALGORITHMS.includes(String(key.alg))) {
+    // Only a signing key must name a signature algorithm: a JWK Set may also hold keys
+    // for encryption (RFC 7591 §2), which never verify an assertion.
+    const signing = key.use === undefined || key.use === 'sig';
+    if (signing && key.alg !== undefined && !ASSERTION_ALGORITHMS.includes(String(key.alg))) {
       throw new SeedError(`${at}.alg`, `must be one of ${ASSERTION_ALGORITHMS.join(', ')}`);
     }
     try {

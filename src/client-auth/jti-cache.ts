@@ -28,7 +28,7 @@ export interface ReplayCache {
 export class MemoryReplayCache implements ReplayCache {
   readonly #seen = new Map<string, Map<string, number>>();
 
-  constructor(readonly maxEntriesPerClient = 10_000) {}
+  constructor(readonly maxEntriesPerClient = 100_000) {}
 
   rememberAssertion(clientId: string, jti: string, expiresAt: number): boolean {
     const now = Date.now() / 1000;

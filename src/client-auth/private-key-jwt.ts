@@ -3,6 +3,9 @@ import { InvalidClientError } from '../errors/oauth-error.js';
 import type { ClientAuthMethod } from './client-auth-method.js';
 import { MemoryReplayCache, type ReplayCache } from './jti-cache.js';
 
+/** The longest `jti` accepted: a UUID is 36 characters. */
+const MAX_JTI_LENGTH = 256;
+
 /** The only `client_assertion_type` RFC 7523 defines. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -84,6 +87,12 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
               requiredClaims: ['exp', 'iat', 'jti'],
             },
           );
+          // RFC 7519 §4.1.7: a string. Any other value would not be one key in a cache
+          // (an object is a new Map key each time), and a bounded length keeps the cache
+          // from holding a client's 64 KiB jtis.
+          if (typeof payload.jti !== 'string' || payload.jti.length > MAX_JTI_LENGTH) {
+            return false;
+          }
           // Remembered for as long as it could be accepted: until the earlier of exp and
           // iat + maxAge, plus the clock skew the check tolerates on both.
           const acceptableUntil = Math.min(payload.exp, payload.iat + maxAge) + clockTolerance;

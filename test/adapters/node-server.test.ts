@@ -54,6 +54,28 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
     assert.equal(await t.revoked(second.access), true);
   });
 
+  it('a valid request, then one whose body has a malformed chunk, pipelined: 200, then 400, then the connection closes', async () => {
+    const grant = await t.grant();
+    const answers = await onWire(mounted.url, [
+      `${revocation(grant.access)}POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n`,
+    ]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 400],
+    );
+    assertJsonRefusal(answers[1], 400);
+    assert.equal(await t.revoked(grant.access), true);
+  });
+
+  it('Expect: 100-continue without Host gets the 400, never a 100', async () => {
+    const head = `POST /oauth/revoke HTTP/1.1\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n`;
+    const answers = await onWire(mounted.url, [head]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [400],
+    );
+  });
+
   it('a body that stops arriving answers 408 in JSON once requestTimeout passes, revoking nothing', async () => {
     const grant = await t.grant();
     const body = form({ token: grant.access });
