@@ -77,9 +77,14 @@ export function serveOn(
   const handler = toNodeHandler(server, options);
   const { onRefused } = options;
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400.
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, is answered
+    // 400 (Node keeps the first of several).
     if (req.headers.host === undefined && req.httpVersion === '1.1') {
       refuseThrough(res, 400, 'the Host header is required', onRefused);
+      return;
+    }
+    if (hostCount(req.rawHeaders) > 1) {
+      refuseThrough(res, 400, 'the Host header must be sent once', onRefused);
       return;
     }
     handler(req, res);
@@ -98,7 +103,27 @@ export function serveOn(
   http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
     refuseThrough(res, 417, 'the Expect header cannot be met', onRefused),
   );
+  // Without a listener Node closes a CONNECT with no answer at all.
+  http.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    onRefused?.({ status: 405, reason: 'the method must be POST' });
+    socket.end(rawRefusal(405, 'the method must be POST'));
+  });
   return http;
+}
+
+function hostCount(raw: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === 4 && key.toLowerCase() === 'host') count++;
+  }
+  return count;
+}
+
+/** A whole HTTP/1.1 answer with a JSON refusal, for a socket no response object owns. */
+function rawRefusal(status: number, description: string): string {
+  const body = errorBody(description);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
@@ -166,10 +191,7 @@ function refuseClientError(
       onRefused?.({ status, reason: description });
       // Ending already (the last answer said `connection: close`): nothing more to say.
       if (!socket.writable) return;
-      const body = errorBody(description);
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+      socket.end(rawRefusal(status, description));
     },
     (res) => refuseThrough(res, status, description, onRefused),
   );

@@ -107,6 +107,21 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
     assert.equal(await t.revoked(grant.access), false);
   });
 
+  it('two Host headers answer 400 in JSON, revoking nothing (RFC 9112 §3.2)', async () => {
+    const grant = await t.grant();
+    const request = revocation(grant.access).replace('Host: x\r\n', 'Host: x\r\nHost: y\r\n');
+    const answers = await onWire(mounted.url, [request]);
+    assertJsonRefusal(answers[0], 400);
+    assert.equal(await t.revoked(grant.access), false);
+  });
+
+  it('CONNECT answers 405 in JSON instead of a bare close', async () => {
+    const answers = await onWire(mounted.url, [
+      'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n',
+    ]);
+    assertJsonRefusal(answers[0], 405);
+  });
+
   it('an Expect value other than 100-continue answers 417 in JSON, revoking nothing (RFC 9110 §10.1.1)', async () => {
     const grant = await t.grant();
     const answers = await onWire(mounted.url, [revocation(grant.access, 'Expect: 200-ok\r\n')]);
