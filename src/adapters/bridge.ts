@@ -142,13 +142,13 @@ export function bodyStillComing(req: NodeRequest | undefined): boolean {
 }
 
 /**
- * A header sent more than once, joined as Fetch's `Headers` joins it; `undefined` when
- * sent once. Node keeps only the first `Authorization` or `Content-Type`, so without this
+ * A header (lower-case `name`) sent more than once, joined as Fetch's `Headers` joins it;
+ * `undefined` when sent once or not at all. Node keeps only the first `Authorization` or `Content-Type`, so without this
  * two credentials would read as the first one on Node and as malformed on Fetch runtimes.
  *
  * @see https://fetch.spec.whatwg.org/#concept-header-list-get
  */
-function repeated(raw: readonly string[], name: string): string | undefined {
+export function repeated(raw: readonly string[], name: string): string | undefined {
   let joined: string | undefined;
   let count = 0;
   for (let i = 0; i + 1 < raw.length; i += 2) {

@@ -7,9 +7,11 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { NO_STORE_HEADERS } from '../http/endpoint-response.js';
+import { InvalidRequestError } from '../errors/oauth-error.js';
+import type { EndpointResponse } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { type NodeHandlerOptions, toNodeHandler } from './node.js';
+import { repeated } from './bridge.js';
+import { type NodeHandlerOptions, toNodeHandler, writeNodeResponse } from './node.js';
 
 /** A request refused before any handler saw it: what an access log may record of it. */
 export interface NodeRefusal {
@@ -83,7 +85,7 @@ export function serveOn(
       refuseThrough(res, 400, 'the Host header is required', onRefused);
       return;
     }
-    if (hostCount(req.rawHeaders) > 1) {
+    if (repeated(req.rawHeaders, 'host') !== undefined) {
       refuseThrough(res, 400, 'the Host header must be sent once', onRefused);
       return;
     }
@@ -111,28 +113,24 @@ export function serveOn(
   return http;
 }
 
-function hostCount(raw: readonly string[]): number {
-  let count = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!;
-    if (key.length === 4 && key.toLowerCase() === 'host') count++;
-  }
-  return count;
-}
-
-/** A whole HTTP/1.1 answer with a JSON refusal, for a socket no response object owns. */
-function rawRefusal(status: number, description: string): string {
-  const body = errorBody(description);
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncache-control: no-store\r\npragma: no-cache\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-}
-
 const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request took too long'],
 };
 
-function errorBody(description: string): string {
-  return JSON.stringify({ error: 'invalid_request', error_description: description });
+/** The refusal: the same RFC 6749 §5.2 answer an endpoint gives, closing the connection. */
+function refusal(status: number, description: string): EndpointResponse {
+  return new InvalidRequestError(description, {
+    status,
+    headers: { connection: 'close' },
+  }).toEndpointResponse();
+}
+
+/** A whole HTTP/1.1 answer, for a socket no response object owns. */
+function rawRefusal(status: number, description: string): string {
+  const { headers, body } = refusal(status, description);
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines.join('')}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 /** Answers through Node's response for the request, then closes: its body is not read. */
@@ -143,13 +141,7 @@ function refuseThrough(
   onRefused: NodeServerOptions['onRefused'],
 ): void {
   onRefused?.({ status, reason: description });
-  const body = errorBody(description);
-  res.writeHead(status, {
-    ...NO_STORE_HEADERS,
-    connection: 'close',
-    'content-length': String(Buffer.byteLength(body)),
-  });
-  res.end(body);
+  writeNodeResponse(res, refusal(status, description));
 }
 
 /** The sockets already being refused: a dead parser repeats its error for each chunk. */

@@ -168,12 +168,6 @@ export function parseSeed(input: unknown): Seed {
     if (raw.resource_server !== undefined && typeof raw.resource_server !== 'boolean') {
       throw new SeedError(`${field}.resource_server`, 'must be true or false');
     }
-    const introspectsWith =
-      optionalString(raw, 'introspection_endpoint_auth_method', field) ??
-      token_endpoint_auth_method;
-    if (raw.resource_server === true && introspectsWith === 'none') {
-      throw new SeedError(`${field}.resource_server`, PUBLIC_RESOURCE_SERVER);
-    }
     const metadata: ClientMetadata = { client_id, token_endpoint_auth_method };
     if (client_secret !== undefined) metadata.client_secret = client_secret;
     const expires = optionalNumber(raw, 'client_secret_expires_at', field);
@@ -182,6 +176,9 @@ export function parseSeed(input: unknown): Seed {
     if (revocation !== undefined) metadata.revocation_endpoint_auth_method = revocation;
     const introspection = optionalString(raw, 'introspection_endpoint_auth_method', field);
     if (introspection !== undefined) metadata.introspection_endpoint_auth_method = introspection;
+    if (raw.resource_server === true && (introspection ?? token_endpoint_auth_method) === 'none') {
+      throw new SeedError(`${field}.resource_server`, PUBLIC_RESOURCE_SERVER);
+    }
     if (raw.resource_server === true) metadata.resource_server = true;
     if (raw.jwks !== undefined) metadata.jwks = parseJwks(raw.jwks, `${field}.jwks`);
     return metadata;
