@@ -4,7 +4,7 @@
  * whole milliseconds, too coarse for sub-millisecond answers).
  */
 import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -139,7 +139,49 @@ export interface LoadResult {
   readonly serverCpu: number;
   /** How many distinct bodies were built: with `amount`, the tokens a run consumed. */
   readonly bodies: number;
+  /**
+   * CPU time of the database servers (every `postgres` and `redis-server` process), µs a
+   * request: the part of a request's cost the server process's own CPU does not show.
+   */
+  readonly databaseCpuMicros: number;
+  /** The machine's CPUs busy over the run, 1 = all of them: below 1, the run waited. */
+  readonly machineBusy: number;
 }
+
+const CLOCK_TICK_MICROS = 10_000;
+
+/** CPU time so far of every process whose name starts with one of `names`, in µs. */
+function processCpuMicros(names: readonly string[]): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!names.some((name) => comm.startsWith(name))) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return ticks * CLOCK_TICK_MICROS;
+}
+
+/** The machine's busy and total CPU ticks so far (/proc/stat). */
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const values = line.trim().split(/\s+/).slice(1).map(Number);
+    const total = values.reduce((sum, value) => sum + value, 0);
+    // idle and iowait
+    return { busy: total - (values[3] ?? 0) - (values[4] ?? 0), total };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+const DATABASE_PROCESSES = ['postgres', 'redis-server'] as const;
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -176,6 +218,8 @@ export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<Lo
   }
   let setup = 0;
   const cpuBefore = await server.cpu();
+  const databaseBefore = processCpuMicros(DATABASE_PROCESSES);
+  const machineBefore = machineTicks();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -207,6 +251,8 @@ export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<Lo
     });
   });
   const cpuAfter = await server.cpu();
+  const databaseCpu = processCpuMicros(DATABASE_PROCESSES) - databaseBefore;
+  const machineAfter = machineTicks();
   const sorted = latencies.subarray(0, count).sort();
   const seconds = (last - first) / 1000;
   return {
@@ -220,6 +266,9 @@ export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<Lo
     errors: result.errors + result.timeouts,
     serverCpu: (cpuAfter.cpuMs - cpuBefore.cpuMs) / (cpuAfter.wallMs - cpuBefore.wallMs),
     bodies: connections * perClient,
+    databaseCpuMicros: count > 0 ? databaseCpu / count : Number.NaN,
+    machineBusy:
+      (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
   };
 }
 

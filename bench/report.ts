@@ -34,6 +34,11 @@ export interface ScenarioResult {
     ratio: number;
     serverCpu: number;
     baselineServerCpu: number;
+    /** Database servers' CPU, µs a revokit request (NaN for the in-process stores' runs). */
+    databaseCpuMicros: number;
+    /** The machine's CPUs busy during the revokit runs, 1 = all. */
+    machineBusy: number;
+    baselineMachineBusy: number;
   };
   valid: boolean;
   notes: string[];
@@ -145,6 +150,9 @@ export function summarize(
       ratio: of((run) => run.ratio),
       serverCpu: of((run) => run.revokit.serverCpu),
       baselineServerCpu: of((run) => run.baseline.serverCpu),
+      databaseCpuMicros: of((run) => run.revokit.databaseCpuMicros ?? Number.NaN),
+      machineBusy: of((run) => run.revokit.machineBusy ?? Number.NaN),
+      baselineMachineBusy: of((run) => run.baseline.machineBusy ?? Number.NaN),
     },
     valid,
     notes,
@@ -164,6 +172,10 @@ const RATIO_GOALS: Record<StoreName, number> = {
  */
 function cpuMicros(load: LoadResult): number {
   return load.requests > 0 ? (load.serverCpu * load.seconds * 1e6) / load.requests : Number.NaN;
+}
+
+function pctOrDash(value: number | undefined): string {
+  return value === undefined || Number.isNaN(value) ? '–' : pct(value);
 }
 
 function pct(value: number): string {
@@ -286,15 +298,15 @@ export function markdown(report: Report): string {
     '',
     '## Scenarios',
     '',
-    '| store | scenario | stored tokens | req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | ratio | server CPU | CPU µs a request (baseline) |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| store | scenario | stored tokens | req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | ratio | server CPU | CPU µs a request (baseline) | database CPU µs a request | machine busy (baseline) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const row of report.scenarios) {
     const m = row.median;
     const cpu = (pick: 'baseline' | 'revokit') =>
       fmt(median(row.runs.map((run) => cpuMicros(run[pick]))));
     lines.push(
-      `| ${row.store} | ${row.scenario}. ${row.name}${row.valid ? '' : ' (**invalid**)'} | ${row.tokens.toLocaleString('en')} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${fmt(m.baselineRps)} | ${fmt(m.baselineP99, 2)} | ${pct(m.ratio)} | ${pct(m.serverCpu)} | ${cpu('revokit')} (${cpu('baseline')}) |`,
+      `| ${row.store} | ${row.scenario}. ${row.name}${row.valid ? '' : ' (**invalid**)'} | ${row.tokens.toLocaleString('en')} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${fmt(m.baselineRps)} | ${fmt(m.baselineP99, 2)} | ${pct(m.ratio)} | ${pct(m.serverCpu)} | ${cpu('revokit')} (${cpu('baseline')}) | ${row.store === 'postgres' || row.store === 'redis' ? fmt(m.databaseCpuMicros) : '–'} | ${pctOrDash(m.machineBusy)} (${pctOrDash(m.baselineMachineBusy)}) |`,
     );
   }
   lines.push(
