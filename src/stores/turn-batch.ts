@@ -3,8 +3,32 @@ import { isPromiseLike } from '../util/awaitable.js';
 
 interface Pending<I, O> {
   readonly input: I;
+  readonly queuedAt: number;
   resolve(output: O): void;
   reject(error: unknown): void;
+}
+
+/** Options of {@link TurnBatch}. */
+export interface TurnBatchOptions {
+  /**
+   * At most this many batches running at once (default: no limit). Calls made while the
+   * limit is reached wait, and go together in one batch as soon as a running one ends.
+   */
+  readonly concurrency?: number;
+  /**
+   * How long, in ms, a call may wait for a running batch to end (default: no limit). One
+   * that waited longer is rejected with {@link BatchQueueTimeoutError} and never run, so
+   * it cannot take effect after its caller has given up on it.
+   */
+  readonly queueTimeout?: number;
+}
+
+/** A call waited longer than its {@link TurnBatchOptions.queueTimeout}; it never ran. */
+export class BatchQueueTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the store call waited ${ms} ms for an earlier batch and was not run`);
+    this.name = 'BatchQueueTimeoutError';
+  }
 }
 
 /**
@@ -14,26 +38,53 @@ interface Pending<I, O> {
  * input, in order; if it throws or rejects, every call of the batch rejects with that
  * error, so an all-or-nothing `run` keeps each call all-or-nothing.
  *
+ * With a `concurrency` limit, a batch waits for a running one to end, and carries every
+ * call made meanwhile: under load, fewer and larger batches (issue #5).
+ *
  * @see https://nodejs.org/api/timers.html#setimmediatecallback-args
  */
 export class TurnBatch<I, O> {
   readonly #run: (inputs: readonly I[]) => Awaitable<readonly O[]>;
+  readonly #concurrency: number;
+  readonly #queueTimeout: number;
   #pending: Pending<I, O>[] = [];
+  #running = 0;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(run: (inputs: readonly I[]) => Awaitable<readonly O[]>) {
+  constructor(
+    run: (inputs: readonly I[]) => Awaitable<readonly O[]>,
+    options: TurnBatchOptions = {},
+  ) {
     this.#run = run;
+    this.#concurrency = Math.max(1, options.concurrency ?? Number.POSITIVE_INFINITY);
+    this.#queueTimeout = Math.max(0, options.queueTimeout ?? Number.POSITIVE_INFINITY);
   }
 
   /** Queues one call; resolves once its batch has run. */
   add(input: I): Promise<O> {
     return new Promise((resolve, reject) => {
+      const queuedAt = this.#queueTimeout === Number.POSITIVE_INFINITY ? 0 : performance.now();
+      if (this.#running >= this.#concurrency) {
+        this.#pending.push({ input, queuedAt, resolve, reject });
+        this.#armExpiry();
+        return;
+      }
       if (this.#pending.length === 0) setImmediate(this.flush);
-      this.#pending.push({ input, resolve, reject });
+      this.#pending.push({ input, queuedAt, resolve, reject });
     });
   }
 
-  /** Runs what is queued now; what arrives meanwhile waits for the next turn. */
+  /**
+   * Runs what is queued now; what arrives meanwhile waits for the next turn. At the
+   * `concurrency` limit it runs nothing: the queue goes when a running batch ends.
+   */
   readonly flush = (): void => {
+    if (this.#pending.length === 0) return;
+    if (this.#running >= this.#concurrency) {
+      this.#armExpiry();
+      return;
+    }
+    this.#dropExpired();
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
@@ -50,9 +101,40 @@ export class TurnBatch<I, O> {
       fail(error);
       return;
     }
-    if (isPromiseLike(outputs)) outputs.then(settle, fail);
-    else settle(outputs);
+    if (!isPromiseLike(outputs)) {
+      settle(outputs);
+      return;
+    }
+    this.#running++;
+    outputs.then(settle, fail).then(() => {
+      this.#running--;
+      this.flush();
+    });
   };
+
+  /** Rejects, unrun, the calls that have waited longer than the queue timeout. */
+  #dropExpired(): void {
+    if (this.#queueTimeout === Number.POSITIVE_INFINITY) return;
+    const now = performance.now();
+    const expired = this.#pending.filter((call) => now - call.queuedAt > this.#queueTimeout);
+    if (expired.length === 0) return;
+    this.#pending = this.#pending.filter((call) => now - call.queuedAt <= this.#queueTimeout);
+    const error = new BatchQueueTimeoutError(this.#queueTimeout);
+    for (const call of expired) call.reject(error);
+  }
+
+  /** While calls wait at the limit, rejects each one as soon as it has waited too long. */
+  #armExpiry(): void {
+    if (this.#queueTimeout === Number.POSITIVE_INFINITY || this.#expiry) return;
+    const oldest = this.#pending[0];
+    if (!oldest) return;
+    const wait = Math.max(0, oldest.queuedAt + this.#queueTimeout - performance.now()) + 1;
+    this.#expiry = setTimeout(() => {
+      this.#expiry = undefined;
+      this.#dropExpired();
+      if (this.#pending.length > 0 && this.#running >= this.#concurrency) this.#armExpiry();
+    }, wait);
+  }
 }
 
 /**

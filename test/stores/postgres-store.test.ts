@@ -829,4 +829,43 @@ describe('revokit serve on PostgreSQL: a statement_timeout below the store timeo
     assert.equal(unbounded.status, 503);
     assert.notEqual(unbounded.revokedAt, undefined);
   });
+
+  it('at most concurrentBatches statements of a kind run at once; a call that waited past batchQueueTimeout is answered 503 and never written (issue #5)', async () => {
+    const database = await freshDatabase();
+    const db = await pool(database);
+    const store = new PostgresTokenStore(db, { concurrentBatches: 1, batchQueueTimeout: 200 });
+    await store.migrate();
+    const [held, queued, later] = await Promise.all(
+      ['held-token', 'queued-token', 'later-token'].map((value) => sha256(value)),
+    );
+    await store.saveTokens(
+      [held, queued, later].map((id) => ({
+        id: id!,
+        type: 'access_token' as const,
+        clientId: 'app',
+        grantId: `g-${id}`,
+        issuedAt: 1,
+      })),
+    );
+    const holder = await db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM revokit_tokens WHERE id = $1 FOR UPDATE', [held]);
+      const first = store.revokeToken(held!, 10);
+      await eventuallyWaiting(db);
+      // A later turn: the one statement allowed is running, so this call waits for it.
+      const waiting = store.revokeToken(queued!, 10);
+      const active = await db.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%revokit_revoke_token%' AND state = 'active' AND pid <> pg_backend_pid()",
+      );
+      assert.equal(active.rows[0].n, 1, 'one revocation statement runs, not two');
+      await assert.rejects(waiting, /waited 200 ms/);
+      await holder.query('ROLLBACK');
+      assert.equal(await first, 1, 'the statement that was running commits');
+      assert.equal(await store.revokeToken(later!, 10), 1, 'the queue moves on');
+      assert.equal((await store.findToken(queued!))?.revokedAt, undefined, 'never written');
+    } finally {
+      holder.release();
+    }
+  });
 });

@@ -16,14 +16,35 @@ import {
   type StoredToken,
   type TokenStore,
 } from '../token-store.js';
-import { TurnBatch } from '../turn-batch.js';
+import { TurnBatch, type TurnBatchOptions } from '../turn-batch.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 
 /** Options of {@link PostgresTokenStore}. */
 export interface PostgresTokenStoreOptions {
   /** Tokens per `INSERT` statement of {@link PostgresTokenStore.saveTokens} (default 5000). */
   readonly insertChunk?: number;
+  /**
+   * How many batched statements of one kind (lookups, revocations, client reads) may run at
+   * once (default 2). The calls made meanwhile wait and go in one statement when a running
+   * one ends. Under load that means fewer, larger statements on fewer backends: with a
+   * statement per turn of the event loop, as many backends as the pool holds took turns on
+   * the CPUs, and the database's CPU a lookup grew fivefold from 10^3 to 10^6 stored tokens
+   * (issue #5, docs/benchmarks.md); with 2, it stayed flat.
+   */
+  readonly concurrentBatches?: number;
+  /**
+   * How long, in ms, a call may wait for a running statement before it is answered as
+   * failed (503) without being sent (default 500). It bounds when a revocation can take
+   * effect: the wait, then `statement_timeout` (4000 ms under `revokit serve`), stay inside
+   * the endpoints' 5000 ms store timeout, so a revocation answered 503 is never committed.
+   */
+  readonly batchQueueTimeout?: number;
 }
+
+/** Default {@link PostgresTokenStoreOptions.concurrentBatches}. */
+export const DEFAULT_CONCURRENT_BATCHES = 2;
+/** Default {@link PostgresTokenStoreOptions.batchQueueTimeout}, in ms. */
+export const DEFAULT_BATCH_QUEUE_TIMEOUT = 500;
 
 /** Serialises concurrent `migrate()` calls across servers: any constant, the same for all. */
 const MIGRATION_LOCK = 70_097_662;
@@ -258,10 +279,22 @@ WHERE id IN (SELECT id FROM revokit_tokens t
 export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClientStore {
   readonly pool: Pool;
   readonly #insertChunk: number;
+  readonly #lookups: TurnBatch<string, StoredToken | undefined>;
+  readonly #revocations: TurnBatch<Revocation, number>;
+  readonly #conditionalRevocations: TurnBatch<ConditionalAsk, ConditionalRevocation>;
+  readonly #clientRecords: TurnBatch<string, Record<string, unknown> | undefined>;
 
   constructor(pool: Pool, options: PostgresTokenStoreOptions = {}) {
     this.pool = pool;
     this.#insertChunk = Math.max(1, Math.floor(options.insertChunk ?? 5000));
+    const batching: TurnBatchOptions = {
+      concurrency: Math.max(1, Math.floor(options.concurrentBatches ?? DEFAULT_CONCURRENT_BATCHES)),
+      queueTimeout: Math.max(0, options.batchQueueTimeout ?? DEFAULT_BATCH_QUEUE_TIMEOUT),
+    };
+    this.#lookups = new TurnBatch(this.#runLookups, batching);
+    this.#revocations = new TurnBatch(this.#runRevocations, batching);
+    this.#conditionalRevocations = new TurnBatch(this.#runConditionalRevocations, batching);
+    this.#clientRecords = new TurnBatch(this.#runClientRecords, batching);
   }
 
   /**
@@ -316,7 +349,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
     return this.#lookups.add(id);
   }
 
-  readonly #lookups = new TurnBatch<string, StoredToken | undefined>(async (ids) => {
+  readonly #runLookups = async (ids: readonly string[]): Promise<(StoredToken | undefined)[]> => {
     if (ids.length === 1) {
       const [id] = ids as [string];
       const { rows } = await this.pool.query<TokenRow>({ ...FIND_TOKEN, values: [id] });
@@ -331,7 +364,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
       const row = found.get(id);
       return row ? tokenFromRow(id, row) : undefined;
     });
-  });
+  };
 
   /**
    * Under its grant's shared advisory lock, so a racing cascade counts the token or this
@@ -346,7 +379,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
     return this.#revocations.add({ id, at: wholeSeconds(at) });
   }
 
-  readonly #revocations = new TurnBatch<Revocation, number>(async (batch) => {
+  readonly #runRevocations = async (batch: readonly Revocation[]): Promise<number[]> => {
     if (batch.length === 1) {
       const [{ id, at }] = batch as [Revocation];
       const { rows } = await this.pool.query<{ n: number }>({ ...REVOKE_TOKEN, values: [id, at] });
@@ -362,7 +395,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
     // is the one recorded: DISTINCT ON keeps the first of the array).
     const revoked = new Set(rows[0]?.ids ?? []);
     return batch.map(({ id }) => (revoked.delete(id) ? 1 : 0));
-  });
+  };
 
   /**
    * Finds a token and revokes it if it meets the conditions, in one statement
@@ -377,33 +410,33 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
     return this.#conditionalRevocations.add({ id, conditions });
   }
 
-  readonly #conditionalRevocations = new TurnBatch<ConditionalAsk, ConditionalRevocation>(
-    async (batch) => {
-      const values = [
-        batch.map((ask) => ask.id),
-        batch.map((ask) => ask.conditions.clientId),
-        batch.map((ask) => ask.conditions.types.join(' ')),
-        batch.map((ask) => wholeSeconds(ask.conditions.at)),
-      ];
-      const { rows } = await retryDeadlock(() =>
-        this.pool.query<TokenRow & { id: string; revoked: boolean }>({
-          ...REVOKE_TOKENS_IF,
-          values,
-        }),
-      );
-      const found = new Map(rows.map((row) => [row.id, row]));
-      return batch.map(({ id, conditions }) => {
-        const row = found.get(id);
-        if (!row) return { token: undefined, revoked: false };
-        const token = tokenFromRow(id, row);
-        if (!row.revoked) return { token, revoked: false };
-        // Only the first asking of a token revoked it; a later one finds it revoked.
-        row.revoked = false;
-        row.revoked_at = wholeSeconds(conditions.at);
-        return { token, revoked: true };
-      });
-    },
-  );
+  readonly #runConditionalRevocations = async (
+    batch: readonly ConditionalAsk[],
+  ): Promise<ConditionalRevocation[]> => {
+    const values = [
+      batch.map((ask) => ask.id),
+      batch.map((ask) => ask.conditions.clientId),
+      batch.map((ask) => ask.conditions.types.join(' ')),
+      batch.map((ask) => wholeSeconds(ask.conditions.at)),
+    ];
+    const { rows } = await retryDeadlock(() =>
+      this.pool.query<TokenRow & { id: string; revoked: boolean }>({
+        ...REVOKE_TOKENS_IF,
+        values,
+      }),
+    );
+    const found = new Map(rows.map((row) => [row.id, row]));
+    return batch.map(({ id, conditions }) => {
+      const row = found.get(id);
+      if (!row) return { token: undefined, revoked: false };
+      const token = tokenFromRow(id, row);
+      if (!row.revoked) return { token, revoked: false };
+      // Only the first asking of a token revoked it; a later one finds it revoked.
+      row.revoked = false;
+      row.revoked_at = wholeSeconds(conditions.at);
+      return { token, revoked: true };
+    });
+  };
 
   /**
    * Marks the grant revoked: one row written, whatever the grant's size; its tokens read
@@ -550,18 +583,18 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
     return row ? clientFromRecord(row) : undefined;
   }
 
-  readonly #clientRecords = new TurnBatch<string, Record<string, unknown> | undefined>(
-    async (ids) => {
-      const unique = [...new Set(ids)];
-      const { rows } = await this.pool.query<Record<string, unknown>>(
-        unique.length === 1
-          ? { ...GET_CLIENT, values: unique }
-          : { ...GET_CLIENTS, values: [unique] },
-      );
-      const byId = new Map(rows.map((row) => [String(row.client_id), row]));
-      return ids.map((id) => byId.get(id));
-    },
-  );
+  readonly #runClientRecords = async (
+    ids: readonly string[],
+  ): Promise<(Record<string, unknown> | undefined)[]> => {
+    const unique = [...new Set(ids)];
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      unique.length === 1
+        ? { ...GET_CLIENT, values: unique }
+        : { ...GET_CLIENTS, values: [unique] },
+    );
+    const byId = new Map(rows.map((row) => [String(row.client_id), row]));
+    return ids.map((id) => byId.get(id));
+  };
 
   /**
    * Inserts or replaces a client, saying which it did; an identical client is left alone.
