@@ -150,9 +150,9 @@ export function summarize(
       ratio: of((run) => run.ratio),
       serverCpu: of((run) => run.revokit.serverCpu),
       baselineServerCpu: of((run) => run.baseline.serverCpu),
-      databaseCpuMicros: of((run) => run.revokit.databaseCpuMicros ?? Number.NaN),
-      machineBusy: of((run) => run.revokit.machineBusy ?? Number.NaN),
-      baselineMachineBusy: of((run) => run.baseline.machineBusy ?? Number.NaN),
+      databaseCpuMicros: of((run) => run.revokit.databaseCpuMicros),
+      machineBusy: of((run) => run.revokit.machineBusy),
+      baselineMachineBusy: of((run) => run.baseline.machineBusy),
     },
     valid,
     notes,
@@ -174,8 +174,8 @@ function cpuMicros(load: LoadResult): number {
   return load.requests > 0 ? (load.serverCpu * load.seconds * 1e6) / load.requests : Number.NaN;
 }
 
-function pctOrDash(value: number | undefined): string {
-  return value === undefined || Number.isNaN(value) ? '–' : pct(value);
+function pctOrDash(value: number): string {
+  return Number.isNaN(value) ? '–' : pct(value);
 }
 
 function pct(value: number): string {

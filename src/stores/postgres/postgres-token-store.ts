@@ -28,8 +28,8 @@ export interface PostgresTokenStoreOptions {
    * once (default 2). The calls made meanwhile wait and go in one statement when a running
    * one ends. Under load that means fewer, larger statements on fewer backends: with a
    * statement per turn of the event loop, as many backends as the pool holds took turns on
-   * the CPUs, and the database's CPU a lookup grew fivefold from 10^3 to 10^6 stored tokens
-   * (issue #5, docs/benchmarks.md); with 2, it stayed flat.
+   * the CPUs, and the database's CPU a lookup grew from 10–18 µs at 10^3 stored tokens to
+   * 50–113 µs at 10^6; with 2, 22–24 µs at 10^6 (issue #5, docs/benchmarks.md).
    */
   readonly concurrentBatches?: number;
   /**
@@ -42,9 +42,9 @@ export interface PostgresTokenStoreOptions {
 }
 
 /** Default {@link PostgresTokenStoreOptions.concurrentBatches}. */
-export const DEFAULT_CONCURRENT_BATCHES = 2;
+const DEFAULT_CONCURRENT_BATCHES = 2;
 /** Default {@link PostgresTokenStoreOptions.batchQueueTimeout}, in ms. */
-export const DEFAULT_BATCH_QUEUE_TIMEOUT = 500;
+const DEFAULT_BATCH_QUEUE_TIMEOUT = 500;
 
 /** Serialises concurrent `migrate()` calls across servers: any constant, the same for all. */
 const MIGRATION_LOCK = 70_097_662;
