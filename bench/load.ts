@@ -148,12 +148,22 @@ export interface LoadResult {
   readonly machineBusy: number;
 }
 
+/** Linux's USER_HZ: /proc reports CPU time in 1/100 s on every architecture it runs on. */
 const CLOCK_TICK_MICROS = 10_000;
 
-/** CPU time so far of every process whose name starts with one of `names`, in µs. */
+/**
+ * CPU time so far of every process whose name starts with one of `names`, in µs; NaN
+ * where there is no /proc (macOS), so the report shows a dash instead of failing the run.
+ */
 function processCpuMicros(names: readonly string[]): number {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc');
+  } catch {
+    return Number.NaN;
+  }
   let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
+  for (const pid of pids) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -115,10 +115,16 @@ export class TurnBatch<I, O> {
   /** Rejects, unrun, the calls that have waited longer than the queue timeout. */
   #dropExpired(): void {
     if (this.#queueTimeout === Number.POSITIVE_INFINITY) return;
+    const oldest = this.#pending[0];
     const now = performance.now();
-    const expired = this.#pending.filter((call) => now - call.queuedAt > this.#queueTimeout);
-    if (expired.length === 0) return;
-    this.#pending = this.#pending.filter((call) => now - call.queuedAt <= this.#queueTimeout);
+    // Calls queue in arrival order: none has waited too long unless the first has.
+    if (!oldest || now - oldest.queuedAt <= this.#queueTimeout) return;
+    const expired: Pending<I, O>[] = [];
+    const kept: Pending<I, O>[] = [];
+    for (const call of this.#pending) {
+      (now - call.queuedAt > this.#queueTimeout ? expired : kept).push(call);
+    }
+    this.#pending = kept;
     const error = new BatchQueueTimeoutError(this.#queueTimeout);
     for (const call of expired) call.reject(error);
   }
