@@ -19,7 +19,11 @@ let publicJwk: JWK;
 let privateKey: CryptoKey;
 let otherKey: CryptoKey;
 
-async function makeServer(issuer: string | null = ISSUER, replayCache?: ReplayCache) {
+async function makeServer(
+  issuer: string | null = ISSUER,
+  replayCache?: ReplayCache,
+  storeTimeout?: number,
+) {
   const clients = await MemoryClientStore.fromMetadata([
     {
       client_id: 'jwt',
@@ -33,7 +37,12 @@ async function makeServer(issuer: string | null = ISSUER, replayCache?: ReplayCa
       jwks: { keys: [publicJwk as Record<string, unknown>] },
     },
   ]);
-  const server = new AuthorizationServer({ clients, issuer: issuer ?? undefined, replayCache });
+  const server = new AuthorizationServer({
+    clients,
+    issuer: issuer ?? undefined,
+    replayCache,
+    storeTimeout,
+  });
   server.registerEndpoint(createRevocationEndpoint(store));
   return server;
 }
@@ -153,6 +162,29 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     const grant = await issueGrant(store, 'jwt');
     assert.equal((await revoke(a, jwtFields(grant.access, once))).status, 200);
     await expectRefused(b, once);
+  });
+
+  it('a replay cache that fails or hangs answers 503 temporarily_unavailable, never invalid_client, and revokes nothing (contract row 12; clarification: row 12 covers every store)', async () => {
+    const failing: ReplayCache = {
+      rememberAssertion: () => Promise.reject(new Error('replay store down')),
+    };
+    const hanging: ReplayCache = { rememberAssertion: () => new Promise<boolean>(() => {}) };
+    for (const replayCache of [failing, hanging]) {
+      const server = await makeServer(ISSUER, replayCache, 50);
+      const errors: unknown[] = [];
+      server.events.on('error', (event) => errors.push(event.error));
+      const grant = await issueGrant(store, 'jwt');
+      const res = await revoke(server, jwtFields(grant.refresh, await assertion()));
+      assert.equal(res.status, 503, await res.clone().text());
+      assert.equal(((await res.json()) as { error: string }).error, 'temporarily_unavailable');
+      assert.ok(res.headers.get('retry-after'));
+      assert.equal(errors.length, 1, 'the failure is reported as an error event');
+      assert.equal(
+        await isRevoked(store, grant.refresh),
+        false,
+        'a refused request revoked a token',
+      );
+    }
   });
 
   it('an assertion whose jti is not a string, or longer than 256 characters, is refused (RFC 7519 §4.1.7)', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { seedTokens } from '../src/cli/seed.js';
 import { sha256 } from '../src/crypto/digest.js';
+import { hasUserinfo } from '../src/http/endpoint-request.js';
 import {
   AuthorizationServer,
   type Client,
@@ -13,6 +14,8 @@ import {
   MemoryTokenStore,
   OAuthError,
   parseTokenTypeHint,
+  pathOf,
+  queryOf,
   type RevocationConditions,
   type RevocationContext,
   RevocationEndpoint,
@@ -278,6 +281,27 @@ describe('building blocks', () => {
     assert.equal(parseTokenTypeHint('id_token'), undefined);
     assert.equal(parseTokenTypeHint('__proto__'), undefined);
     assert.equal(parseTokenTypeHint(undefined), undefined);
+  });
+
+  it('request targets: path and query as RFC 3986 §3 parses them, in origin and absolute form (clarification: row 4, the request target)', () => {
+    const cases: [string, string, string][] = [
+      ['/oauth/revoke', '/oauth/revoke', ''],
+      ['/oauth/revoke?a=1#f', '/oauth/revoke', 'a=1'],
+      ['/oauth/revoke#f?token=x', '/oauth/revoke', ''],
+      ['http://h/oauth/revoke?token=x', '/oauth/revoke', 'token=x'],
+      ['http://h', '/', ''],
+      // The authority ends at the first "/", "?" or "#": no path, and the rest is a query.
+      ['http://h?/oauth/revoke?token=x', '/', '/oauth/revoke?token=x'],
+      ['http://h#/oauth/revoke?token=x', '/', ''],
+      ['HTTPS://h:8443/p?q', '/p', 'q'],
+    ];
+    for (const [target, path, query] of cases) {
+      assert.equal(pathOf(target), path, `path of ${target}`);
+      assert.equal(queryOf(target), query, `query of ${target}`);
+    }
+    assert.equal(hasUserinfo('http://u:p@h/oauth/revoke'), true);
+    assert.equal(hasUserinfo('http://h/oauth/revoke?next=a@b'), false);
+    assert.equal(hasUserinfo('/oauth/revoke?x=u@h'), false);
   });
 
   it('timingSafeEqual compares whole strings', () => {

@@ -145,7 +145,13 @@ function toFetchRequest(req: IncomingMessage): Request {
   const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  return new Request(`${scheme}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, {
+  const target = req.url ?? '/';
+  // A target in absolute form (as sent to a proxy) names its own authority (RFC 9112 §3.2.2).
+  const url =
+    target.charCodeAt(0) === 47
+      ? `${scheme}://${req.headers.host ?? 'localhost'}${target}`
+      : target;
+  return new Request(url, {
     method,
     headers,
     body: hasBody ? lazyBody(req) : null,

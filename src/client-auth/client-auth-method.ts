@@ -17,6 +17,14 @@ export interface ClientAuthInput {
    * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
    */
   readonly audience: readonly string[];
+  /**
+   * Runs a store call the way the endpoint runs its own: bounded by the store timeout, a
+   * failure answered 503 `temporarily_unavailable` and reported as an `error` event. For
+   * methods that keep state, such as a replay cache. Absent, the call runs as it is.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+   */
+  readonly callStore?: <T>(call: () => T | Promise<T>) => T | Promise<T>;
 }
 
 /**

@@ -54,7 +54,7 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
   const maxAge = options.maxAge ?? 300;
   const clockTolerance = options.clockTolerance ?? 30;
   const algorithms = [...(options.algorithms ?? ASSERTION_ALGORITHMS)];
-  return ({ params, audience }) => {
+  return ({ params, audience, callStore = (call) => call() }) => {
     const assertion = params.get('client_assertion');
     if (assertion === undefined) return undefined;
     if (params.get('client_assertion_type') !== JWT_BEARER_ASSERTION) {
@@ -73,8 +73,9 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
       async verify(client) {
         const jwks = client?.jwks;
         if (!client || !jwks || audience.length === 0) return false;
+        let payload: { jti: string; exp: number; iat: number };
         try {
-          const { payload } = await jwtVerify<{ jti: string; exp: number; iat: number }>(
+          ({ payload } = await jwtVerify<{ jti: string; exp: number; iat: number }>(
             assertion,
             createLocalJWKSet(jwks as JSONWebKeySet),
             {
@@ -86,20 +87,24 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
               clockTolerance,
               requiredClaims: ['exp', 'iat', 'jti'],
             },
-          );
-          // RFC 7519 §4.1.7: a string. Any other value would not be one key in a cache
-          // (an object is a new Map key each time), and a bounded length keeps the cache
-          // from holding a client's 64 KiB jtis.
-          if (typeof payload.jti !== 'string' || payload.jti.length > MAX_JTI_LENGTH) {
-            return false;
-          }
-          // Remembered for as long as it could be accepted: until the earlier of exp and
-          // iat + maxAge, plus the clock skew the check tolerates on both.
-          const acceptableUntil = Math.min(payload.exp, payload.iat + maxAge) + clockTolerance;
-          return await replay.rememberAssertion(client.clientId, payload.jti, acceptableUntil);
+          ));
         } catch {
           return false;
         }
+        // RFC 7519 §4.1.7: a string. Any other value would not be one key in a cache (an
+        // object is a new Map key each time), and a bounded length keeps the cache from
+        // holding a client's 64 KiB jtis.
+        if (typeof payload.jti !== 'string' || payload.jti.length > MAX_JTI_LENGTH) {
+          return false;
+        }
+        // Remembered for as long as it could be accepted: until the earlier of exp and
+        // iat + maxAge, plus the clock skew the check tolerates on both. A store that fails
+        // answers 503 through `callStore`, never `invalid_client` (behaviour.md, row 12).
+        const acceptableUntil = Math.min(payload.exp, payload.iat + maxAge) + clockTolerance;
+        const { jti } = payload;
+        return await callStore(() =>
+          replay.rememberAssertion(client.clientId, jti, acceptableUntil),
+        );
       },
     };
   };

@@ -98,22 +98,41 @@ export function fromFetchRequest(request: Request): EndpointRequest {
   };
 }
 
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
 /**
- * The path of a request target, without query or fragment.
+ * Where the path of a request target starts: 0 in origin form (`/path?query`); in absolute
+ * form (`http://host/path`, as a proxy sends), after the authority, which the first `/`,
+ * `?` or `#` ends, so that `http://h?/a` has an empty path and the query `/a`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.2
+ */
+function pathStart(url: string): number {
+  if (url.charCodeAt(0) === 47 /* / */) return 0;
+  const scheme = SCHEME.exec(url);
+  if (!scheme) return 0;
+  for (let i = scheme[0].length; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 || c === 63 /* ? */ || c === 35 /* # */) return i;
+  }
+  return url.length;
+}
+
+/** Where the path that starts at `start` ends: at its query or fragment, if any. */
+function pathEnd(url: string, start: number): number {
+  const q = url.indexOf('?', start);
+  const h = url.indexOf('#', start);
+  return q === -1 ? (h === -1 ? url.length : h) : h === -1 ? q : Math.min(q, h);
+}
+
+/**
+ * The path of a request target, without query or fragment; `/` when empty.
  *
  * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.3
  */
 export function pathOf(url: string): string {
-  let start = 0;
-  if (url.charCodeAt(0) !== 47 /* / */) {
-    const scheme = url.indexOf('://');
-    start = scheme === -1 ? 0 : url.indexOf('/', scheme + 3);
-    if (start === -1) return '/';
-  }
-  const q = url.indexOf('?', start);
-  const h = url.indexOf('#', start);
-  const end = q === -1 ? (h === -1 ? url.length : h) : h === -1 ? q : Math.min(q, h);
-  return url.slice(start, end) || '/';
+  const start = pathStart(url);
+  return url.slice(start, pathEnd(url, start)) || '/';
 }
 
 /**
@@ -122,8 +141,20 @@ export function pathOf(url: string): string {
  * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.4
  */
 export function queryOf(url: string): string {
-  const q = url.indexOf('?');
-  if (q === -1) return '';
-  const h = url.indexOf('#', q);
-  return url.slice(q + 1, h === -1 ? url.length : h);
+  const end = pathEnd(url, pathStart(url));
+  if (url.charCodeAt(end) !== 63 /* ? */) return '';
+  const h = url.indexOf('#', end);
+  return url.slice(end + 1, h === -1 ? url.length : h);
+}
+
+/**
+ * Whether a request target in absolute form carries user information
+ * (`http://user:pass@host/`), which a recipient should treat as an error.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-4.2.4
+ */
+export function hasUserinfo(url: string): boolean {
+  if (url.charCodeAt(0) === 47 /* / */) return false;
+  const scheme = SCHEME.exec(url);
+  return scheme !== null && url.slice(scheme[0].length, pathStart(url)).includes('@');
 }

@@ -14,7 +14,8 @@ import { type Awaitable, isPromiseLike } from '../util/awaitable.js';
 export interface RevocationEndpointOptions {
   /**
    * A token issued to another client: `'refuse'` answers 400 `invalid_grant` and revokes
-   * nothing (default); `'ignore'` answers 200 and revokes nothing.
+   * nothing (default); `'ignore'` answers 200 and revokes nothing. A public client (one
+   * that authenticated with `none`) is always answered as with `'ignore'`.
    */
   readonly foreignToken?: 'refuse' | 'ignore';
   /**
@@ -105,7 +106,7 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
 
   protected async process(request: EndpointRequest, state: HandleState): Promise<EndpointResponse> {
     const params = await this.parse(request);
-    const { client } = await this.authenticateClient(request, params);
+    const { client, method } = await this.authenticateClient(request, params);
     state.clientId = client.clientId;
     const { token, tokenTypeHint } = this.validate(params);
     let found: T | undefined;
@@ -122,7 +123,9 @@ export abstract class RevocationEndpoint<T extends TokenInfo = TokenInfo> extend
     }
     if (!found || !isActive(found)) return this.ok('{}');
     if (!this.checkOwnership(found, client)) {
-      if (this.options.foreignToken === 'ignore') return this.ok('{}');
+      // A client that proved nothing (`none`) is told nothing of another client's token:
+      // its client_id is public, so a refusal would tell anyone that a token is live.
+      if (this.options.foreignToken === 'ignore' || method === 'none') return this.ok('{}');
       throw new InvalidGrantError('the token was not issued to this client');
     }
     if (!this.options.tokenTypes.includes(found.type)) {

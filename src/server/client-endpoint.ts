@@ -1,7 +1,7 @@
 import type { AuthenticatedClient } from '../client-auth/authenticate-client.js';
 import { authenticateClient } from '../client-auth/authenticate-client.js';
 import { InvalidRequestError } from '../errors/oauth-error.js';
-import { type EndpointRequest, queryOf } from '../http/endpoint-request.js';
+import { type EndpointRequest, hasUserinfo, queryOf } from '../http/endpoint-request.js';
 import { type EndpointResponse, jsonResponse } from '../http/endpoint-response.js';
 import { type FormParams, isFormContentType, parseForm } from '../http/form.js';
 import { parseTokenTypeHint, type TokenType } from '../tokens/token.js';
@@ -71,6 +71,14 @@ export abstract class ClientEndpoint extends Endpoint {
     if (coding && coding.toLowerCase() !== 'identity') {
       throw new InvalidRequestError('the body must be sent without a content coding');
     }
+    // Node undoes chunked framing and nothing else, so `gzip, chunked` arrives compressed.
+    const transfer = request.header('transfer-encoding');
+    if (transfer && transfer.trim().toLowerCase() !== 'chunked') {
+      throw new InvalidRequestError('the body must be sent with no transfer coding but chunked');
+    }
+    if (hasUserinfo(request.url)) {
+      throw new InvalidRequestError('the request target must not carry user information');
+    }
     const query = queryOf(request.url);
     if (query) {
       const search = new URLSearchParams(query);
@@ -93,7 +101,13 @@ export abstract class ClientEndpoint extends Endpoint {
   ): Promise<AuthenticatedClient> {
     const server = this.server;
     return authenticateClient(
-      { params, authorization: request.header('authorization'), request, audience: this.audience },
+      {
+        params,
+        authorization: request.header('authorization'),
+        request,
+        audience: this.audience,
+        callStore: (call) => server.callStore(this.name, call),
+      },
       server.clientAuthMethods,
       server.clients,
       this.name,

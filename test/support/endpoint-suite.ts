@@ -24,6 +24,7 @@ import {
   SECRETS,
 } from './fixtures.js';
 import { basic, FORM, form, type RawRequest, type RawResponse, send } from './http-client.js';
+import { onWire } from './wire.js';
 
 /** A server mounted on real HTTP by an adapter under test. */
 export interface Mounted {
@@ -92,6 +93,8 @@ const REVOKE = '/oauth/revoke';
 const INTROSPECT = '/oauth/introspect';
 const METADATA = '/.well-known/oauth-authorization-server';
 const APP = basic('app', SECRETS.app);
+/** `app`'s credentials with its id encoded as `ap%70`: the same client, base64 with padding. */
+const APP_PADDED = `Basic ${Buffer.from(`ap%70:${form({ s: SECRETS.app }).slice(2)}`).toString('base64')}`;
 
 async function startEnv(mount: Mount, config: Config, options: EndpointSuiteOptions): Promise<Env> {
   const stores: SuiteStores = options.createStores
@@ -340,6 +343,16 @@ export function runEndpointSuite(
         assertError(res, 400, 'invalid_request');
         await assertIntact(e, grant);
       });
+      it('a body with a transfer coding other than chunked answers 400 invalid_request, revoking nothing (clarification: row 3, content codings)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        // Labelled gzip, then chunked, but sent plain: Node undoes only the chunked framing.
+        const res = await e.revoke(form({ token: grant.access }), {
+          'transfer-encoding': 'gzip, chunked',
+        });
+        assertError(res, 400, 'invalid_request');
+        await assertIntact(e, grant);
+      });
       it('a body that is not valid UTF-8, raw or percent-encoded, answers 400 invalid_request, revoking nothing (clarification: row 3, UTF-8)', async () => {
         const e = await env();
         const grant = await e.grant();
@@ -382,6 +395,37 @@ export function runEndpointSuite(
           await assertIntact(e, grant);
         });
       }
+      it('a request target in absolute form is parsed as RFC 3986 does: a ? or # ends the authority, and user information is refused, revoking nothing (clarification: row 4, the request target)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        const { host } = new URL(e.url);
+        const body = form({ token: grant.access });
+        // Read with the path starting at the first "/", each would reach the endpoint with
+        // its real query, or its user information, unchecked.
+        for (const target of [
+          `http://${host}?${REVOKE}?token=${grant.refresh}`,
+          `http://${host}#${REVOKE}?client_secret=x`,
+          `http://user:pw@${host}${REVOKE}`,
+        ]) {
+          const [answer] = await onWire(e.url, [
+            `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+          ]);
+          assert.ok(answer, `${target}: no answer`);
+          assert.ok(
+            answer.status === 400 || answer.status === 404,
+            `${target}: ${answer.status} ${answer.body}`,
+          );
+        }
+        await assertIntact(e, grant);
+        const [control] = await onWire(e.url, [
+          `POST http://${host}${REVOKE} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        ]);
+        // The same request to the endpoint's own path: served, except by frameworks that
+        // build their Fetch Request from Host and target, which refuse the absolute form.
+        assert.ok(control, 'no answer to the control');
+        if (control.status === 200) assert.equal(await e.revoked(grant.access), true);
+        else assert.equal(control.status, 400, control.body);
+      });
       it('an unrelated query parameter is ignored', async () => {
         const e = await env();
         const grant = await e.grant();
@@ -621,6 +665,18 @@ export function runEndpointSuite(
           'spa',
         ],
         [
+          'Basic credentials whose base64 holds a space (RFC 7617 §2: token68)',
+          { authorization: `${APP.slice(0, 12)} ${APP.slice(12)}` },
+          (g) => [['token', g.access]],
+          true,
+        ],
+        [
+          'Basic credentials whose base64 lacks its padding (RFC 4648 §4)',
+          { authorization: APP_PADDED.replace(/=+$/, '') },
+          (g) => [['token', g.access]],
+          true,
+        ],
+        [
           'two Authorization headers, each valid for its own client',
           { authorization: [APP, basic('other', SECRETS.other)] },
           (g) => [['token', g.access]],
@@ -756,6 +812,16 @@ export function runEndpointSuite(
           assert.equal((own.json as { active: boolean }).active, true);
         });
       }
+      it("a public client (none) sending another client's live token is answered 200 and nothing is revoked: a refusal would tell anyone holding its public client_id that the token is live (clarification: row 10, public clients)", async () => {
+        const e = await env();
+        const grant = await e.grant('other');
+        for (const token of [grant.access, grant.refresh]) {
+          assertRevoked200(
+            await e.revoke(form({ token, client_id: 'spa' }), { authorization: '' }),
+          );
+        }
+        await assertIntact(e, grant);
+      });
       it("with foreignToken: 'ignore' it answers 200 and revokes nothing", async () => {
         const e = await env('ignoreForeign');
         const grant = await e.grant('other');
@@ -880,6 +946,15 @@ export function runEndpointSuite(
           assert.equal(await e.revoked(grant.refresh), false);
         });
       }
+      it('Basic credentials percent-encoded differently, with base64 padding, name the same client (RFC 6749 §2.3.1)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        assert.match(APP_PADDED, /=$/);
+        assertRevoked200(
+          await e.revoke(form({ token: grant.access }), { authorization: APP_PADDED }),
+        );
+        assert.equal(await e.revoked(grant.access), true);
+      });
       it('a public client revokes its own token with client_id alone (RFC 7009 §2.1)', async () => {
         const e = await env();
         const grant = await e.grant('spa');
