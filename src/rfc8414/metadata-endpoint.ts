@@ -31,16 +31,19 @@ export class MetadataEndpoint extends Endpoint {
   }
 
   async handle(request: EndpointRequest): Promise<EndpointResponse> {
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      return new InvalidRequestError('the method must be GET', {
-        status: 405,
-        headers: { allow: 'GET, HEAD' },
-      }).toEndpointResponse();
-    }
-    return {
-      status: 200,
-      headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
-      body: JSON.stringify(this.server.metadata(request)),
-    };
+    const response: EndpointResponse =
+      request.method !== 'GET' && request.method !== 'HEAD'
+        ? new InvalidRequestError('the method must be GET', {
+            status: 405,
+            headers: { allow: 'GET, HEAD' },
+          }).toEndpointResponse()
+        : {
+            status: 200,
+            headers: { 'content-type': 'application/json', 'cache-control': 'max-age=300' },
+            body: JSON.stringify(this.server.metadata(request)),
+          };
+    // A browser app of an allowed origin reads the metadata with a simple GET: no preflight.
+    if (this.server.options.cors) this.server.applyCors(request, response);
+    return response;
   }
 }

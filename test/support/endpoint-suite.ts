@@ -1115,6 +1115,23 @@ export function runEndpointSuite(
         assertError(bad, 400, 'invalid_request');
         assert.equal(bad.headers['access-control-allow-origin'], 'https://app.example');
       });
+      it('the metadata answers an allowed origin with allow-origin, and another origin without (RFC 8414 §3; README: cors)', async () => {
+        const e = await env('cors');
+        const allowed = await e.send({
+          method: 'GET',
+          path: METADATA,
+          headers: { origin: 'https://app.example' },
+        });
+        assert.equal(allowed.status, 200);
+        assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example');
+        const other = await e.send({
+          method: 'GET',
+          path: METADATA,
+          headers: { origin: 'https://evil.example' },
+        });
+        assert.equal(other.status, 200);
+        assert.equal(other.headers['access-control-allow-origin'], undefined);
+      });
       it('lists OPTIONS in Allow when CORS is on', async () => {
         const e = await env('cors');
         const res = await e.send({ method: 'GET', path: REVOKE });
