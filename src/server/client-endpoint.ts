@@ -106,7 +106,7 @@ export abstract class ClientEndpoint extends Endpoint {
         authorization: request.header('authorization'),
         request,
         audience: this.audience,
-        callStore: (call) => server.callStore(this.name, call),
+        callStore: this.#callStore,
       },
       server.clientAuthMethods,
       server.clients,
@@ -114,6 +114,10 @@ export abstract class ClientEndpoint extends Endpoint {
       (clientId) => server.callStore(this.name, () => server.clients.getClient(clientId)),
     );
   }
+
+  /** One function for every request: the `callStore` client authentication methods get. */
+  readonly #callStore = <T>(call: () => T | Promise<T>): T | Promise<T> =>
+    this.server.callStore(this.name, call);
 
   #audience: readonly string[] | undefined;
 
