@@ -170,6 +170,11 @@ function refuseClientError(
   socket: Duplex,
   onRefused: NodeServerOptions['onRefused'],
 ): void {
+  // The client went away (a reset, often mid-body): nobody to answer, nothing refused.
+  if (error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
   if (refusing.has(socket)) {
     // Already being refused, and now too slow as well: nothing will finish it.
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.destroy();

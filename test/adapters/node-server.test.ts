@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createNodeServer, type NodeRefusal } from '../../src/adapters/node.js';
 import type { Mounted } from '../support/endpoint-suite.js';
@@ -148,6 +149,20 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
       [100, 200],
     );
     assert.equal(await t.revoked(grant.access), true);
+  });
+
+  it('a client that resets its connection mid-body is not reported as a refused request, and revokes nothing (audit: an abort is not a malformed request)', async () => {
+    const grant = await t.grant();
+    const before = refusals.length;
+    const socket = connect(Number(new URL(mounted.url).port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const whole = revocation(grant.access);
+    socket.write(whole.slice(0, whole.length - 5));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(refusals.slice(before), [], 'no refusal was reported');
+    assert.equal(await t.revoked(grant.access), false);
   });
 
   it('a request line Node cannot parse answers 400 in JSON and is told to onRefused', async () => {
