@@ -63,7 +63,10 @@ export type {
   RevocationEndpointOptions,
 } from './rfc7009/revocation-endpoint.js';
 export { RevocationEndpoint } from './rfc7009/revocation-endpoint.js';
-export type { StoreIntrospectionEndpointClass } from './rfc7662/create-introspection-endpoint.js';
+export type {
+  StoreIntrospectionEndpoint,
+  StoreIntrospectionEndpointClass,
+} from './rfc7662/create-introspection-endpoint.js';
 export { createIntrospectionEndpoint } from './rfc7662/create-introspection-endpoint.js';
 export type {
   IntrospectionEndpointOptions,

@@ -7,6 +7,7 @@ import {
   AuthorizationServer,
   type Client,
   clientFromMetadata,
+  createIntrospectionEndpoint,
   createRevocationEndpoint,
   IntrospectionEndpoint,
   InvalidGrantError,
@@ -193,6 +194,38 @@ describe('Authlib design: RevocationEndpoint hooks (issue #2, RFC 7009 §2)', ()
     await assert.rejects(
       server.createEndpointResponse('revocation', revokeRequest('token=a1')),
       /no endpoint/,
+    );
+  });
+
+  it('a subclass of createIntrospectionEndpoint(store) overrides canIntrospect and introspectToken and type-checks without implementing queryToken (README: policies; RFC 7662 §2.2)', async () => {
+    const store = new MemoryTokenStore();
+    store.saveTokens([
+      {
+        id: sha256Hex('foreign-token'),
+        type: 'access_token',
+        clientId: 'someone-else',
+        grantId: 'g-foreign',
+        issuedAt: Math.floor(Date.now() / 1000),
+      },
+    ]);
+    class Wider extends createIntrospectionEndpoint(store) {
+      override canIntrospect(): boolean {
+        return true;
+      }
+      override introspectToken(token: StoredToken) {
+        return { ...super.introspectToken(token), extra: 'yes' };
+      }
+    }
+    const server = await serverWith();
+    server.registerEndpoint(Wider);
+    const res = await server.createEndpointResponse(
+      'introspection',
+      revokeRequest('token=foreign-token'),
+    );
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      { ...((await res.json()) as Record<string, unknown>), iat: 0 },
+      { active: true, client_id: 'someone-else', token_type: 'Bearer', iat: 0, extra: 'yes' },
     );
   });
 

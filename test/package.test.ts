@@ -54,6 +54,18 @@ describe('the published package (ESM, an exports map per subpath, files)', () =>
     }
   });
 
+  it('ships the docs and examples the README and the runtime warnings point to (a user of the npm package has no checkout)', () => {
+    for (const path of [
+      'docs/behaviour.md',
+      'docs/frameworks.md',
+      'docs/stores.md',
+      'examples/express.ts',
+    ]) {
+      assert.ok(has(path), path);
+    }
+    assert.match(readFileSync('src/adapters/bridge.ts', 'utf8'), /docs\/frameworks\.md/);
+  });
+
   it('ships examples/seed.json, which `revokit serve` points a user without clients to', () => {
     assert.ok(has('examples/seed.json'));
     assert.match(readFileSync('src/cli/serve.ts', 'utf8'), /examples\/seed\.json/);

@@ -12,7 +12,7 @@ import type { AuthorizationServer } from '../server/authorization-server.js';
 import { bodyAlreadyRead, nodeEndpointRequest } from './bridge.js';
 
 const REFUSAL =
-  'a middleware read it with c.req.formData() or straight from c.req.raw. Mount revokit before it, or read the body with c.req.text(), c.req.arrayBuffer() or c.req.parseBody(), which keep the raw bytes';
+  'a middleware read it with c.req.formData() or straight from c.req.raw. Mount revokit before it, or read the body with c.req.text(), c.req.arrayBuffer() or c.req.parseBody(), which keep the raw bytes.';
 
 const encoder = new TextEncoder();
 

@@ -7,9 +7,18 @@ import {
   type IntrospectionEndpointOptions,
 } from './introspection-endpoint.js';
 
+/** An {@link IntrospectionEndpoint} whose `queryToken` is implemented over a store. */
+export interface StoreIntrospectionEndpoint extends IntrospectionEndpoint<StoredToken> {
+  queryToken(
+    token: string,
+    tokenTypeHint: TokenType | undefined,
+    client: Client,
+  ): Awaitable<StoredToken | undefined>;
+}
+
 /** The class {@link createIntrospectionEndpoint} returns; `new` takes optional policies. */
 export interface StoreIntrospectionEndpointClass {
-  new (options?: IntrospectionEndpointOptions): IntrospectionEndpoint<StoredToken>;
+  new (options?: IntrospectionEndpointOptions): StoreIntrospectionEndpoint;
   readonly ENDPOINT_NAME: string;
 }
 
