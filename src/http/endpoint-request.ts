@@ -154,7 +154,6 @@ export function queryOf(url: string): string {
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-4.2.4
  */
 export function hasUserinfo(url: string): boolean {
-  if (url.charCodeAt(0) === 47 /* / */) return false;
-  const scheme = SCHEME.exec(url);
-  return scheme !== null && url.slice(scheme[0].length, pathStart(url)).includes('@');
+  // Before the path there is nothing in origin form, and scheme and authority otherwise.
+  return url.slice(0, pathStart(url)).includes('@');
 }
