@@ -91,6 +91,7 @@ export { MemoryTokenStore } from './stores/memory/memory-token-store.js';
 export type {
   Awaitable,
   ConditionalRevocation,
+  MigrationResult,
   PurgeOptions,
   RevocationConditions,
   RevokeFilter,

@@ -345,6 +345,22 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       },
       /tokens\[0\]\.expires_in/,
     ],
+    // Unknown fields (audit finding): a misspelt one would leave a client public or a token
+    // without expiry, with nothing said.
+    [
+      'a misspelt client_secret',
+      { clients: [{ client_id: 'a', clientSecret: 's' }] },
+      /clients\[0\]\.clientSecret: is not a field revokit reads/,
+    ],
+    [
+      'a misspelt expires_in',
+      {
+        clients: [{ client_id: 'a', client_secret: 's' }],
+        tokens: [{ client_id: 'a', access_token: 't', expiresIn: 60 }],
+      },
+      /tokens\[0\]\.expiresIn: is not a field revokit reads/,
+    ],
+    ['an unknown top-level field', { client: [] }, /client: is not a field revokit reads/],
   ];
   for (const [name, content, message] of bad) {
     it(`a malformed seed file (${name}) exits 2 naming the bad field`, async () => {

@@ -5,6 +5,7 @@ import { sha256 } from '../src/crypto/digest.js';
 import { hasUserinfo } from '../src/http/endpoint-request.js';
 import {
   AuthorizationServer,
+  type AuthorizationServerOptions,
   type Client,
   clientFromMetadata,
   createIntrospectionEndpoint,
@@ -414,6 +415,34 @@ describe('building blocks', () => {
     assert.equal(
       new AuthorizationServer({ issuer: 'https://as.example/' }).options.issuer,
       'https://as.example',
+    );
+  });
+
+  it('numeric options out of range are refused at construction (audit finding: NaN lifted the body limit)', () => {
+    const bad: [string, AuthorizationServerOptions][] = [
+      ['bodyLimit', { bodyLimit: Number.NaN }],
+      ['bodyLimit', { bodyLimit: 0 }],
+      ['bodyLimit', { bodyLimit: -1 }],
+      ['bodyLimit', { bodyLimit: 10.5 }],
+      ['storeTimeout', { storeTimeout: 0 }],
+      ['storeTimeout', { storeTimeout: -5 }],
+      ['storeTimeout', { storeTimeout: 2 ** 31 }],
+      ['storeTimeout', { storeTimeout: Number.POSITIVE_INFINITY }],
+      ['retryAfter', { retryAfter: -1 }],
+      ['retryAfter', { retryAfter: 0.5 }],
+      ['cors.maxAge', { cors: { origins: ['https://app.example'], maxAge: -1 } }],
+    ];
+    for (const [name, options] of bad) {
+      assert.throws(
+        () => new AuthorizationServer(options),
+        (error: Error) => error instanceof RangeError && error.message.startsWith(`${name}:`),
+        JSON.stringify(options),
+      );
+    }
+    const server = new AuthorizationServer({ bodyLimit: 1, storeTimeout: 1, retryAfter: 0 });
+    assert.deepEqual(
+      [server.options.bodyLimit, server.options.storeTimeout, server.options.retryAfter],
+      [1, 1, 0],
     );
   });
 

@@ -57,6 +57,44 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const ROOT_KEYS = ['clients', 'tokens'];
+const CLIENT_KEYS = [
+  'client_id',
+  'client_secret',
+  'client_secret_expires_at',
+  'token_endpoint_auth_method',
+  'revocation_endpoint_auth_method',
+  'introspection_endpoint_auth_method',
+  'resource_server',
+  'jwks',
+];
+const TOKEN_KEYS = [
+  'client_id',
+  'access_token',
+  'refresh_token',
+  'scope',
+  'sub',
+  'expires_in',
+  'refresh_token_expires_in',
+  'issued_at',
+  'grant_id',
+];
+
+/**
+ * Refuses a field revokit does not read: a misspelt one (`clientSecret`, `expiresIn`)
+ * would otherwise leave a client public or a token without expiry, silently.
+ */
+function onlyKnownKeys(entry: Json, known: readonly string[], field: string): void {
+  for (const key of Object.keys(entry)) {
+    if (!known.includes(key)) {
+      throw new SeedError(
+        field === '' ? key : `${field}.${key}`,
+        `is not a field revokit reads (expected ${known.join(', ')})`,
+      );
+    }
+  }
+}
+
 function optionalString(entry: Json, key: string, field: string): string | undefined {
   const value = entry[key];
   if (value === undefined) return undefined;
@@ -128,6 +166,7 @@ function parseJwks(value: unknown, field: string): { keys: Record<string, unknow
  */
 export function parseSeed(input: unknown): Seed {
   if (!isObject(input)) throw new SeedError('(root)', 'must be a JSON object');
+  onlyKnownKeys(input, ROOT_KEYS, '');
   const rawClients = input.clients ?? [];
   const rawTokens = input.tokens ?? [];
   if (!Array.isArray(rawClients)) throw new SeedError('clients', 'must be an array');
@@ -137,6 +176,7 @@ export function parseSeed(input: unknown): Seed {
   const clients = rawClients.map((raw, i): ClientMetadata => {
     const field = `clients[${i}]`;
     if (!isObject(raw)) throw new SeedError(field, 'must be an object');
+    onlyKnownKeys(raw, CLIENT_KEYS, field);
     const client_id = requiredString(raw, 'client_id', field);
     if (ids.has(client_id)) throw new SeedError(`${field}.client_id`, `"${client_id}" is repeated`);
     ids.add(client_id);
@@ -189,6 +229,7 @@ export function parseSeed(input: unknown): Seed {
   const tokens = rawTokens.map((raw, i): SeedToken => {
     const field = `tokens[${i}]`;
     if (!isObject(raw)) throw new SeedError(field, 'must be an object');
+    onlyKnownKeys(raw, TOKEN_KEYS, field);
     const client_id = requiredString(raw, 'client_id', field);
     if (!ids.has(client_id))
       throw new SeedError(`${field}.client_id`, `no client "${client_id}" in clients`);

@@ -99,14 +99,14 @@ export async function applySeed(seed: Seed, store: OpenedStore, logger: Logger):
         );
       }
     }
-    const inserted = await store.tokens.saveTokens(
-      await seedTokens(seed.tokens, Math.floor(Date.now() / 1000)),
-    );
+    const tokens = await seedTokens(seed.tokens, Math.floor(Date.now() / 1000));
+    const inserted = await store.tokens.saveTokens(tokens);
+    // Tokens, not entries: an entry may hold an access token and a refresh token.
     logger.info('seed loaded', {
       clients: seed.clients.length,
       clients_inserted: counts.inserted,
       clients_updated: counts.updated,
-      tokens: seed.tokens.length,
+      tokens: tokens.length,
       tokens_inserted: inserted,
     });
   } catch (error) {

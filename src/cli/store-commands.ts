@@ -11,8 +11,12 @@ export type Print = (line: string) => void;
  */
 const ADMIN = { commandTimeout: 10 * 60 * 1000, statementTimeout: 10 * 60 * 1000 } as const;
 
-async function withStore<T>(url: string, work: (store: OpenedStore) => Promise<T>): Promise<T> {
-  const store = await openStore(url, ADMIN);
+async function withStore<T>(
+  url: string,
+  work: (store: OpenedStore) => Promise<T>,
+  migrate = true,
+): Promise<T> {
+  const store = await openStore(url, { ...ADMIN, migrate });
   try {
     return await work(store);
   } catch (error) {
@@ -32,9 +36,19 @@ const plural = (n: number) => `${n} ${n === 1 ? 'token' : 'tokens'}`;
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
  */
 export async function migrateCommand(options: { store: string }, print: Print): Promise<void> {
-  await withStore(options.store, async (store) => {
-    print(`migrated: ${store.description} is up to date`);
-  });
+  await withStore(
+    options.store,
+    async (store) => {
+      const result = await store.tokens.migrate?.();
+      if (!result) print(`migrated: ${store.description} is up to date`);
+      else if (result.from === result.to) {
+        print(`migrated: ${store.description} was already at schema version ${result.to}`);
+      } else {
+        print(`migrated: ${store.description} from schema version ${result.from} to ${result.to}`);
+      }
+    },
+    false,
+  );
 }
 
 /**

@@ -85,6 +85,17 @@ export const DEFAULT_PATHS: Readonly<Record<string, string>> = Object.freeze({
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
+/**
+ * Refuses a numeric option that is not a whole number in range: `NaN` from an unset
+ * environment variable would otherwise lift the body limit or time out every store call.
+ */
+function checkWhole(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name}: must be a whole number from ${min} to ${max}, not ${value}`);
+  }
+}
+
 export class AuthorizationServer {
   readonly options: ResolvedServerOptions;
   readonly clients: ClientStore;
@@ -99,6 +110,11 @@ export class AuthorizationServer {
       const problem = issuerProblem(options.issuer);
       if (problem) throw new TypeError(`issuer: ${problem}`);
     }
+    checkWhole('bodyLimit', options.bodyLimit, 1, Number.MAX_SAFE_INTEGER);
+    // setTimeout fires at once past 2^31 - 1 ms, which would make every store call time out.
+    checkWhole('storeTimeout', options.storeTimeout, 1, 2 ** 31 - 1);
+    checkWhole('retryAfter', options.retryAfter, 0, Number.MAX_SAFE_INTEGER);
+    checkWhole('cors.maxAge', options.cors?.maxAge, 0, Number.MAX_SAFE_INTEGER);
     for (const origin of options.cors?.origins ?? []) {
       const problem = originProblem(origin);
       if (problem) throw new TypeError(`cors.origins: ${problem}`);

@@ -4,6 +4,12 @@ import type { Awaitable } from '../util/awaitable.js';
 
 export type { Awaitable } from '../util/awaitable.js';
 
+/** The schema versions a {@link TokenStore.migrate} call went from and to (equal: no change). */
+export interface MigrationResult {
+  readonly from: number;
+  readonly to: number;
+}
+
 /**
  * A token as stores keep it: keyed by the SHA-256 digest of its value, never the value.
  *
@@ -69,8 +75,12 @@ export interface TokenStore {
    * deleted.
    */
   purge?(options: PurgeOptions): Awaitable<number>;
-  /** Brings the schema up to date: versioned and idempotent. */
-  migrate?(): Awaitable<void>;
+  /**
+   * Brings the schema up to date: versioned and idempotent. May resolve to the schema
+   * versions it went from and to, which `revokit migrate` reports.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a store's own `migrate(): void` must fit.
+  migrate?(): Awaitable<MigrationResult | undefined | void>;
   /** Releases what the store holds. The client instance passed in stays the caller's. */
   close?(): Awaitable<void>;
 }

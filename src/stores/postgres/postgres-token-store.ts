@@ -9,6 +9,7 @@ import {
   assertFilter,
   type ConditionalRevocation,
   DEFAULT_PURGE_BATCH,
+  type MigrationResult,
   type PurgeOptions,
   type RevocationConditions,
   type RevokeFilter,
@@ -301,8 +302,8 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
    * Brings the schema to the latest version in one transaction, under an advisory lock so
    * servers starting together apply each step once. Idempotent.
    */
-  async migrate(): Promise<void> {
-    await this.#transaction(async (client) => {
+  async migrate(): Promise<MigrationResult> {
+    return this.#transaction(async (client): Promise<MigrationResult> => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await client.query(`CREATE TABLE IF NOT EXISTS revokit_migrations (
         version integer PRIMARY KEY,
@@ -321,6 +322,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
           migration.version,
         ]);
       }
+      return { from: current, to: Math.max(current, latest) };
     });
   }
 

@@ -11,6 +11,7 @@ import {
   assertFilter,
   type ConditionalRevocation,
   DEFAULT_PURGE_BATCH,
+  type MigrationResult,
   type PurgeOptions,
   type RevocationConditions,
   type RevokeFilter,
@@ -148,7 +149,7 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
    * Brings the recorded schema version up to {@link REDIS_SCHEMA_VERSION} in one script,
    * refusing data written by a newer revokit. Idempotent.
    */
-  async migrate(): Promise<void> {
+  async migrate(): Promise<MigrationResult> {
     await this.#ready();
     const found = Number(
       await scripts.migrate.run(
@@ -158,6 +159,7 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
       ),
     );
     if (found > REDIS_SCHEMA_VERSION) throw new SchemaVersionError(found, REDIS_SCHEMA_VERSION);
+    return { from: found, to: REDIS_SCHEMA_VERSION };
   }
 
   /**

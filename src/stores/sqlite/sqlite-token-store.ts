@@ -18,6 +18,7 @@ import {
   assertFilter,
   type ConditionalRevocation,
   DEFAULT_PURGE_BATCH,
+  type MigrationResult,
   meetsConditions,
   type PurgeOptions,
   type RevocationConditions,
@@ -137,29 +138,33 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
    * Brings the schema to the latest version, in one immediate transaction so two
    * processes starting at once cannot both apply a step. Idempotent.
    */
-  migrate(): void {
+  migrate(): MigrationResult {
     const db = this.db;
-    db.transaction(() => {
-      db.exec(`CREATE TABLE IF NOT EXISTS revokit_migrations (
+    const result = db
+      .transaction((): MigrationResult => {
+        db.exec(`CREATE TABLE IF NOT EXISTS revokit_migrations (
         version INTEGER PRIMARY KEY NOT NULL,
         applied_at INTEGER NOT NULL
       )`);
-      const row = db.prepare('SELECT MAX(version) AS version FROM revokit_migrations').get() as {
-        version: number | null;
-      };
-      const current = row.version ?? 0;
-      const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
-      if (current > latest) throw new SchemaVersionError(current, latest);
-      const record = db.prepare(
-        'INSERT INTO revokit_migrations (version, applied_at) VALUES (?, ?)',
-      );
-      for (const migration of SQLITE_MIGRATIONS) {
-        if (migration.version <= current) continue;
-        db.exec(migration.sql);
-        record.run(migration.version, Math.floor(Date.now() / 1000));
-      }
-    }).immediate();
+        const row = db.prepare('SELECT MAX(version) AS version FROM revokit_migrations').get() as {
+          version: number | null;
+        };
+        const current = row.version ?? 0;
+        const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
+        if (current > latest) throw new SchemaVersionError(current, latest);
+        const record = db.prepare(
+          'INSERT INTO revokit_migrations (version, applied_at) VALUES (?, ?)',
+        );
+        for (const migration of SQLITE_MIGRATIONS) {
+          if (migration.version <= current) continue;
+          db.exec(migration.sql);
+          record.run(migration.version, Math.floor(Date.now() / 1000));
+        }
+        return { from: current, to: Math.max(current, latest) };
+      })
+      .immediate();
     this.#statements = undefined;
+    return result;
   }
 
   /** The schema version the database is at (0 before {@link migrate}). */
