@@ -15,7 +15,7 @@ import {
   startServe,
   writeSeed,
 } from './support/cli-process.js';
-import { FORM, form, send } from './support/http-client.js';
+import { basic, FORM, form, send } from './support/http-client.js';
 import { type Service, startPostgres, startRedis } from './support/services.js';
 import { tempDir } from './support/temp-dir.js';
 
@@ -158,3 +158,85 @@ function sharedStoreSuite(name: string, startService: () => Promise<Service>): v
 
 sharedStoreSuite('postgres', startPostgres);
 sharedStoreSuite('redis', startRedis);
+
+/**
+ * A TCP relay that can go silent: after `freeze()`, no byte passes either way on any flow,
+ * old or new, and nothing is closed, as in a network partition that sends no reset.
+ */
+async function freezableRelay(target: number): Promise<{
+  port: number;
+  freeze(): void;
+  close(): void;
+}> {
+  const { createConnection, createServer } = await import('node:net');
+  let frozen = false;
+  const sockets = new Set<import('node:net').Socket>();
+  const relay = createServer((client) => {
+    const upstream = createConnection(target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    const pass = (from: import('node:net').Socket, to: import('node:net').Socket) =>
+      from.on('data', (chunk) => {
+        if (!frozen) to.write(chunk);
+      });
+    pass(client, upstream);
+    pass(upstream, client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (relay.address() as import('node:net').AddressInfo).port,
+    freeze: () => {
+      frozen = true;
+    },
+    close: () => {
+      relay.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+function hungStoreShutdown(name: string, startService: () => Promise<Service>): void {
+  describe(`audit finding with ${name}: a stopped server exits though its store hangs`, () => {
+    it('SIGTERM while a store call hangs: the server exits within seconds, saying it did not wait', {
+      timeout: 60_000,
+    }, async () => {
+      const service = await startService();
+      const relay = await freezableRelay(service.port);
+      let server: ServeProcess | undefined;
+      try {
+        const dir = mkdtempSync(join(root, `${name}-hung-`));
+        const url = service.url.replace(`:${service.port}`, `:${relay.port}`);
+        server = await startServe(['--store', url, '--seed', writeSeed(dir, SEED)], dir);
+        assert.equal(await isActive(server.url, 'shared-access-2'), true);
+        relay.freeze();
+        // The store timeout answers (row 12) while the call itself stays stuck.
+        const res = await send(server.url, {
+          path: '/oauth/introspect',
+          headers: { 'content-type': FORM, authorization: basic('app', 'app-secret') },
+          body: form({ token: 'shared-access-2' }),
+          timeout: 15_000,
+        });
+        assertUnavailable(res);
+        const started = Date.now();
+        assert.equal(await server.stop(), 0);
+        assert.ok(Date.now() - started < 15_000, `exit took ${Date.now() - started} ms`);
+        assert.ok(
+          server.logs.some((l) => l.level === 'warn' && /did not close in time/.test(l.msg)),
+          'the log says the server stopped without waiting for the store',
+        );
+      } finally {
+        server?.child.kill('SIGKILL');
+        relay.close();
+        await service.destroy();
+      }
+    });
+  });
+}
+
+hungStoreShutdown('postgres', startPostgres);
+hungStoreShutdown('redis', startRedis);

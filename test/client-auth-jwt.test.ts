@@ -187,9 +187,10 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     }
   });
 
-  it('an assertion whose jti is not a string, or longer than 256 characters, is refused (RFC 7519 §4.1.7)', async () => {
+  it('an assertion whose jti is not a string, longer than 256 characters, or holds a NUL, is refused (RFC 7519 §4.1.7)', async () => {
     const server = await makeServer();
-    for (const jti of [{ x: 1 }, ['a'], 7, 'j'.repeat(257)]) {
+    // A NUL: PostgreSQL's text cannot hold one, so every store refuses it alike (audit).
+    for (const jti of [{ x: 1 }, ['a'], 7, 'j'.repeat(257), 'a\u0000b']) {
       const signed = await new SignJWT({ jti } as Record<string, unknown>)
         .setProtectedHeader({ alg: 'ES256' })
         .setIssuer('jwt')

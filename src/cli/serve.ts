@@ -118,6 +118,34 @@ export async function applySeed(seed: Seed, store: OpenedStore, logger: Logger):
   }
 }
 
+/** How long shutting down waits for the store to close: a pool waits for its queries. */
+const STORE_CLOSE_DEADLINE = 5000;
+
+/**
+ * Closes the store, or gives up after {@link STORE_CLOSE_DEADLINE}: a query stuck on a
+ * database that stopped answering would otherwise keep a stopped server from exiting.
+ */
+async function closeStore(store: OpenedStore, logger: Logger): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), STORE_CLOSE_DEADLINE);
+  });
+  try {
+    const closed = store.close().then(
+      () => 'closed' as const,
+      () => 'closed' as const,
+    );
+    if ((await Promise.race([closed, deadline])) === 'late') {
+      logger.warn('the store did not close in time; exiting without waiting for it', {
+        store: store.description,
+        waited_ms: STORE_CLOSE_DEADLINE,
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function start(
   options: ServeOptions,
   logger: Logger,
@@ -202,7 +230,7 @@ async function start(
         http.close(() => resolve());
         http.closeIdleConnections();
         setTimeout(() => http.closeAllConnections(), 2000).unref();
-      }).then(() => store.close());
+      }).then(() => closeStore(store, logger));
       return closing;
     },
   };

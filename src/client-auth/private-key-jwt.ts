@@ -93,8 +93,13 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
         }
         // RFC 7519 §4.1.7: a string. Any other value would not be one key in a cache (an
         // object is a new Map key each time), and a bounded length keeps the cache from
-        // holding a client's 64 KiB jtis.
-        if (typeof payload.jti !== 'string' || payload.jti.length > MAX_JTI_LENGTH) {
+        // holding a client's 64 KiB jtis. A NUL is refused on every store alike: PostgreSQL's
+        // text cannot hold one, so that store would fail the call.
+        if (
+          typeof payload.jti !== 'string' ||
+          payload.jti.length > MAX_JTI_LENGTH ||
+          payload.jti.includes('\u0000')
+        ) {
           return false;
         }
         // Remembered for as long as it could be accepted: until the earlier of exp and

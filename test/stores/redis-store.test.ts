@@ -110,6 +110,31 @@ describe('redis store specifics (issue #3 "Redis": TTLs so the data set does not
     assert.ok(marker > 90 && marker <= 100, `grant marker ttl ${marker}`);
   });
 
+  it('a revoked grant holding a token without expiry keeps its marker as long as its longest-lived token (audit finding)', async () => {
+    const redis = await connect();
+    const store = new RedisTokenStore(redis, { prefix: prefix(), retention: 100 });
+    const refresh = await sha256('forever-refresh');
+    const access = await sha256('hour-access');
+    await store.saveTokens([
+      { id: refresh, type: 'refresh_token', clientId: 'c', grantId: 'g', issuedAt: now() },
+      {
+        id: access,
+        type: 'access_token',
+        clientId: 'c',
+        grantId: 'g',
+        issuedAt: now(),
+        expiresAt: now() + 3600,
+      },
+    ]);
+    await store.revokeGrant('g', now());
+    const tokenTtl = await redis.ttl(`${store.prefix}t:${access}`);
+    const marker = await redis.ttl(`${store.prefix}gr:g`);
+    assert.ok(marker >= tokenTtl - 1 && tokenTtl > 3600, `marker ${marker}, token ${tokenTtl}`);
+    // The grant's set, persistent while it held a token without expiry, ends with them.
+    const set = await redis.ttl(`${store.prefix}g:g`);
+    assert.ok(set >= tokenTtl - 1, `grant set ttl ${set}`);
+  });
+
   it('a token already past its retention is not stored at all', async () => {
     const store = new RedisTokenStore(await connect(), { prefix: prefix(), retention: 10 });
     const id = await sha256('stale');

@@ -682,6 +682,24 @@ export function runEndpointSuite(
           (g) => [['token', g.access]],
           true,
         ],
+        // Audit finding: PostgreSQL's text cannot hold a NUL, and the store read it as a
+        // failure (503) instead of an unknown client.
+        [
+          'a client_id holding a NUL (post)',
+          { authorization: '' },
+          (g) => [
+            ['token', g.refresh],
+            ['client_id', 'app\u0000'],
+            ['client_secret', SECRETS.app],
+          ],
+          false,
+        ],
+        [
+          'a client id holding a NUL (Basic, form-encoded as %00)',
+          { authorization: `Basic ${Buffer.from(`app%00:${SECRETS.app}`).toString('base64')}` },
+          (g) => [['token', g.refresh]],
+          true,
+        ],
         [
           'a malformed client_assertion',
           { authorization: '' },
@@ -704,6 +722,24 @@ export function runEndpointSuite(
           await assertIntact(e, grant);
         });
       }
+      it('a client_id holding a NUL fails only its own request, not those beside it (audit finding)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        const [refused, ...others] = await Promise.all([
+          e.revoke(form({ token: grant.refresh, client_id: '\u0000', client_secret: 'x' }), {
+            authorization: '',
+          }),
+          ...Array.from({ length: 10 }, () =>
+            e.introspect(form({ token: grant.access }), { authorization: APP }),
+          ),
+        ]);
+        assertError(refused as RawResponse, 401, 'invalid_client');
+        for (const res of others) {
+          assert.equal(res.status, 200, res.body);
+          assert.equal((res.json as { active?: boolean }).active, true);
+        }
+        await assertIntact(e, grant);
+      });
       it('an unknown client and a wrong secret get the very same answer', async () => {
         const e = await env();
         const grant = await e.grant();

@@ -680,6 +680,28 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
       });
     });
 
+    describe('issue #3 "What every store does": times in whole seconds, rounded down', () => {
+      it('a fractional expiry, issue or revocation time is kept rounded down (audit finding)', async () => {
+        const id = await sha256(`fraction-${Math.random()}`);
+        const t = now();
+        await store.saveTokens([
+          {
+            id,
+            type: 'access_token',
+            clientId: 'c',
+            grantId: `g-${id}`,
+            issuedAt: t - 0.5,
+            expiresAt: t + 100.9,
+          },
+        ]);
+        const saved = await store.findToken(id);
+        assert.equal(saved?.issuedAt, t - 1);
+        assert.equal(saved?.expiresAt, t + 100);
+        assert.equal(await store.revokeToken(id, t + 0.7), 1);
+        assert.equal((await store.findToken(id))?.revokedAt, t);
+      });
+    });
+
     describe('issue #3 "Migrations": versioned and idempotent', () => {
       it('migrating again changes nothing and keeps the data', async () => {
         const grant = await makeGrant();

@@ -11,6 +11,17 @@ import {
 } from '../token-store.js';
 
 /**
+ * A copy of a token with its times in whole seconds, rounded down as every store keeps
+ * them: a token saved to expire at `now + 0.9` is expired on every store alike.
+ */
+function wholeTimes(token: StoredToken): { -readonly [K in keyof StoredToken]: StoredToken[K] } {
+  const copy = { ...token, issuedAt: Math.floor(token.issuedAt) };
+  if (copy.expiresAt != null) copy.expiresAt = Math.floor(copy.expiresAt);
+  if (copy.revokedAt != null) copy.revokedAt = Math.floor(copy.revokedAt);
+  return copy;
+}
+
+/**
  * A {@link TokenStore} in one process's memory: for tests, examples and development.
  * State is lost on exit and not shared between processes.
  *
@@ -42,7 +53,7 @@ export class MemoryTokenStore implements ReplayCache, TokenStore {
   revokeToken(id: string, at: number): number {
     const token = this.#tokens.get(id);
     if (!token || token.revokedAt != null) return 0;
-    this.#tokens.set(id, { ...token, revokedAt: at });
+    this.#tokens.set(id, { ...token, revokedAt: Math.floor(at) });
     return 1;
   }
 
@@ -55,7 +66,7 @@ export class MemoryTokenStore implements ReplayCache, TokenStore {
 
   /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   revokeGrant(grantId: string, at: number): number {
-    if (!this.#revokedGrants.has(grantId)) this.#revokedGrants.set(grantId, at);
+    if (!this.#revokedGrants.has(grantId)) this.#revokedGrants.set(grantId, Math.floor(at));
     let count = 0;
     for (const id of this.#grants.get(grantId) ?? []) count += this.revokeToken(id, at);
     return count;
@@ -67,12 +78,11 @@ export class MemoryTokenStore implements ReplayCache, TokenStore {
     for (const token of tokens) {
       if (this.#tokens.has(token.id)) continue;
       const grantRevokedAt = this.#revokedGrants.get(token.grantId);
-      this.#tokens.set(
-        token.id,
-        token.revokedAt == null && grantRevokedAt !== undefined
-          ? { ...token, revokedAt: grantRevokedAt }
-          : { ...token },
-      );
+      const stored = wholeTimes(token);
+      if (stored.revokedAt == null && grantRevokedAt !== undefined) {
+        stored.revokedAt = grantRevokedAt;
+      }
+      this.#tokens.set(token.id, stored);
       let grant = this.#grants.get(token.grantId);
       if (!grant) {
         grant = new Set();

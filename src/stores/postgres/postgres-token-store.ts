@@ -581,6 +581,9 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
   async getClient(clientId: string): Promise<Client | undefined> {
+    // PostgreSQL's text cannot hold a NUL, so no client has one; sent in the batch, such an
+    // id would fail the query, and with it every other lookup of the turn (audit finding).
+    if (clientId.includes('\u0000')) return undefined;
     const row = await this.#clientRecords.add(clientId);
     return row ? clientFromRecord(row) : undefined;
   }

@@ -151,23 +151,30 @@ return out
 export const REVOKE_GRANT = `${HELPERS}
 local p, at, retention = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fresh = redis.call('SET', KEYS[2], at, 'NX')
+local now = tonumber(redis.call('TIME')[1])
+-- The marker lives as long as the grant's longest-lived token, and at least the retention
+-- window. Read from the tokens, not the grant's set: a set holding a token without expiry
+-- has no TTL, though every token has one once revoked.
+local ends = tonumber(at) + retention
 local count = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local n = revoke(p .. 't:' .. id, at, retention)
-  if n < 0 then redis.call('SREM', KEYS[1], id) else count = count + n end
-end
--- The marker lives as long as the grant's tokens, and at least the retention window.
-local ends = tonumber(at) + retention
-local ttl = redis.call('TTL', KEYS[1])
-if ttl > 0 then
-  local now = tonumber(redis.call('TIME')[1])
-  if now + ttl > ends then ends = now + ttl end
+  local key = p .. 't:' .. id
+  local n = revoke(key, at, retention)
+  if n < 0 then
+    redis.call('SREM', KEYS[1], id)
+  else
+    count = count + n
+    local ttl = redis.call('TTL', key)
+    if ttl > 0 and now + ttl > ends then ends = now + ttl end
+  end
 end
 if fresh then
   redis.call('EXPIREAT', KEYS[2], ends)
 else
   redis.call('EXPIREAT', KEYS[2], ends, 'GT')
 end
+-- Every token of the grant now ends, so its set can too.
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIREAT', KEYS[1], ends) end
 return count
 `;
 
