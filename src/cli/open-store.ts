@@ -215,6 +215,10 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Ope
   const { PostgresTokenStore } = await import('../stores/postgres/postgres-token-store.js');
   const description = redact(parsed);
   const timeout = options.timeout ?? 3000;
+  const statementTimeout = Math.max(
+    0,
+    Math.floor(options.statementTimeout ?? SERVE_STATEMENT_TIMEOUT),
+  );
   const pool = new pg.Pool({
     connectionString: url,
     // Fail fast while the database is down (503), instead of queueing on the pool.
@@ -222,7 +226,13 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Ope
     // Sent in the startup packet, so it costs no round trip; the database cancels (rolls
     // back) a statement that outlives the endpoint's wait for it. pg lets a
     // `?statement_timeout=` in the URL override it.
-    statement_timeout: Math.max(0, Math.floor(options.statementTimeout ?? SERVE_STATEMENT_TIMEOUT)),
+    statement_timeout: statementTimeout,
+    // The client's own limit, a second later: a connection whose answers stopped coming
+    // (a partition that sent no reset) would otherwise hold its pool slot, and the store's
+    // batch slot, for ever. A query that times out drops its connection from the pool.
+    query_timeout: statementTimeout > 0 ? statementTimeout + 1000 : undefined,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     max: 10,
     idleTimeoutMillis: 30_000,
   });
@@ -282,6 +292,12 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<Opened
     down = true;
     options.logger?.warn('redis connection lost; reconnecting', { error: reason(error) });
   });
+  // A server that closes the connection cleanly (a restart, CLIENT KILL) emits no error.
+  redis.on('reconnecting', () => {
+    if (!connected || down) return;
+    down = true;
+    options.logger?.warn('redis connection lost; reconnecting', { error: 'connection closed' });
+  });
   redis.on('ready', () => {
     if (down) options.logger?.info('redis connection restored');
     connected = true;
@@ -308,6 +324,10 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<Opened
     clearTimeout(deadline);
   }
   redis.options.commandTimeout = options.commandTimeout ?? 5000;
+  // A command timeout fails the command and keeps the socket, which after a partition that
+  // sent no reset would stay dead for ever: a socket silent past it is dropped, and
+  // ioredis reconnects.
+  redis.options.socketTimeout = redis.options.commandTimeout + 1000;
   const store = new RedisTokenStore(redis, { retention: options.retention });
   return {
     kind: 'redis',
