@@ -146,7 +146,7 @@ async function openSqlite(url: string): Promise<OpenedStore> {
   const path = url.slice('sqlite:'.length);
   if (path === '' || path.startsWith('//')) {
     throw new CliError(
-      `--store ${JSON.stringify(redactText(url))}: expected sqlite:PATH, such as sqlite:./revokit.db`,
+      `--store ${JSON.stringify(redactText(url))}: expected sqlite:PATH, such as sqlite:./revokit.db or sqlite:/var/lib/revokit.db`,
     );
   }
   const { default: Database } = await importDriver(
