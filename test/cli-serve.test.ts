@@ -189,6 +189,26 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     }
   });
 
+  it('with no seed and an empty persistent store, warns that every request answers invalid_client (audit finding)', async () => {
+    const db = join(dir, 'empty-clients.db');
+    const empty = await startServe(['--store', `sqlite:${db}`]);
+    try {
+      assert.match(empty.output(), /"level":"warn","msg":"no --seed and no clients in the store/);
+    } finally {
+      await empty.stop();
+    }
+    // Seeded once, the same store starts without --seed and without the warning.
+    const seeded = await startServe(['--store', `sqlite:${db}`, '--seed', SEED]);
+    await seeded.stop();
+    const again = await startServe(['--store', `sqlite:${db}`]);
+    try {
+      assert.doesNotMatch(again.output(), /no clients in the store/);
+      assert.match(again.output(), /no --seed: the clients already in the store/);
+    } finally {
+      await again.stop();
+    }
+  });
+
   const bad: [string, unknown, RegExp][] = [
     ['not JSON', '{"clients": [', /not valid JSON/],
     ['clients not an array', { clients: {} }, /clients: must be an array/],

@@ -20,6 +20,11 @@ export interface OpenedStore {
   readonly description: string;
   /** A warning to log once at start, such as the memory store's. */
   readonly warning?: string | undefined;
+  /**
+   * Whether any client is registered; `undefined` when the store cannot tell cheaply, so
+   * that `revokit serve` can warn that every request would answer `invalid_client`.
+   */
+  hasClients?(): Promise<boolean | undefined>;
   close(): Promise<void>;
 }
 
@@ -169,6 +174,8 @@ async function openSqlite(url: string): Promise<OpenedStore> {
       tokens: store,
       clients: store,
       description,
+      hasClients: async () =>
+        db.prepare('SELECT 1 FROM revokit_clients LIMIT 1').get() !== undefined,
       close: async () => {
         await store.close();
         db.close();
@@ -248,6 +255,8 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Ope
     tokens: store,
     clients: store,
     description,
+    hasClients: async () =>
+      ((await pool.query('SELECT 1 FROM revokit_clients LIMIT 1')).rowCount ?? 0) > 0,
     close: () => pool.end(),
   };
 }

@@ -160,9 +160,18 @@ async function start(
       'no clients are registered, so every request answers invalid_client; add clients with --seed FILE (see examples/seed.json)',
     );
   } else if (!seed) {
-    logger.info('no --seed: the clients already in the store are the ones registered', {
-      store: store.description,
-    });
+    // Redis cannot tell without walking its keys: it says nothing either way.
+    const any = await store.hasClients?.().catch(() => undefined);
+    if (any === false) {
+      logger.warn(
+        'no --seed and no clients in the store, so every request answers invalid_client; add clients with --seed FILE (see examples/seed.json)',
+        { store: store.description },
+      );
+    } else {
+      logger.info('no --seed: the clients already in the store are the ones registered', {
+        store: store.description,
+      });
+    }
   }
 
   // Listening first: the issuer names the address, and port 0 picks it.
