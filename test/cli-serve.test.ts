@@ -381,6 +381,14 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
       /tokens\[0\]\.expiresIn: is not a field revokit reads/,
     ],
     ['an unknown top-level field', { client: [] }, /client: is not a field revokit reads/],
+    [
+      'a sub longer than every store can index (audit finding: PostgreSQL refused it)',
+      {
+        clients: [{ client_id: 'a', client_secret: 's' }],
+        tokens: [{ client_id: 'a', access_token: 't', sub: 'x'.repeat(2049) }],
+      },
+      /tokens\[0\]\.sub: must be at most 2048 bytes/,
+    ],
   ];
   for (const [name, content, message] of bad) {
     it(`a malformed seed file (${name}) exits 2 naming the bad field`, async () => {

@@ -95,6 +95,10 @@ function onlyKnownKeys(entry: Json, known: readonly string[], field: string): vo
   }
 }
 
+/** Fields the stores index, and the longest value every store's index takes. */
+const INDEXED = new Set(['client_id', 'sub', 'grant_id']);
+const MAX_INDEXED_BYTES = 2048;
+
 function optionalString(entry: Json, key: string, field: string): string | undefined {
   const value = entry[key];
   if (value === undefined) return undefined;
@@ -104,6 +108,10 @@ function optionalString(entry: Json, key: string, field: string): string | undef
   // PostgreSQL text cannot hold NUL: refused here, so a seed loads on every store or none.
   if (value.includes('\u0000')) {
     throw new SeedError(`${field}.${key}`, 'must not hold a NUL character');
+  }
+  // Likewise PostgreSQL's B-tree indexes, which take at most ~2,700 bytes a value.
+  if (INDEXED.has(key) && Buffer.byteLength(value) > MAX_INDEXED_BYTES) {
+    throw new SeedError(`${field}.${key}`, `must be at most ${MAX_INDEXED_BYTES} bytes`);
   }
   return value;
 }
