@@ -27,6 +27,11 @@ function decodeBase64(value: string): string {
   // With no whitespace and a length of whole quanta, atob takes only padded base64.
   if (value.length % 4 !== 0 || WHITESPACE.test(value)) throw new TypeError('not base64');
   const binary = atob(value);
+  // atob ignores the bits a last quantum pads with; RFC 4648 §3.5 lets a decoder refuse
+  // them set, and revokit does, so that one set of credentials has one header.
+  if (value.charCodeAt(value.length - 1) === 61 /* = */ && btoa(binary) !== value) {
+    throw new TypeError('not canonical base64');
+  }
   if (!NON_ASCII.test(binary)) return binary;
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

@@ -225,7 +225,7 @@ export class AuthorizationServer {
         this.events.emit('response', {
           endpoint: undefined,
           method: request.method,
-          path: pathOf(request.url),
+          path: undefined,
           status: 404,
           clientId: undefined,
           durationMs: 0,

@@ -31,7 +31,11 @@ export interface ResponseEvent {
   /** `undefined` for a path with no endpoint (404). */
   readonly endpoint: string | undefined;
   readonly method: string;
-  readonly path: string;
+  /**
+   * The path answered; `undefined` for a path with no endpoint, which is whatever the
+   * client sent and may hold a token (`/oauth/revoke/SECRET`).
+   */
+  readonly path: string | undefined;
   readonly status: number;
   readonly clientId: string | undefined;
   readonly durationMs: number;

@@ -96,6 +96,20 @@ const APP = basic('app', SECRETS.app);
 /** `app`'s credentials with its id encoded as `ap%70`: the same client, base64 with padding. */
 const APP_PADDED = `Basic ${Buffer.from(`ap%70:${form({ s: SECRETS.app }).slice(2)}`).toString('base64')}`;
 
+/**
+ * The same bytes in base64 no encoder writes: the last character before `=` with a bit set
+ * that the padding drops, as `atob` still decodes it (audit finding).
+ */
+function withPaddingBits(header: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const at = header.search(/=+$/) - 1;
+  const next = alphabet[alphabet.indexOf(header[at] ?? '') + 1] ?? '';
+  const changed = header.slice(0, at) + next + header.slice(at + 1);
+  assert.equal(atob(changed.slice(6)), atob(header.slice(6)), 'the same bytes');
+  assert.notEqual(changed, header);
+  return changed;
+}
+
 async function startEnv(mount: Mount, config: Config, options: EndpointSuiteOptions): Promise<Env> {
   const stores: SuiteStores = options.createStores
     ? await options.createStores()
@@ -673,6 +687,12 @@ export function runEndpointSuite(
         [
           'Basic credentials whose base64 lacks its padding (RFC 4648 §4)',
           { authorization: APP_PADDED.replace(/=+$/, '') },
+          (g) => [['token', g.access]],
+          true,
+        ],
+        [
+          'Basic credentials whose base64 sets the bits its padding leaves (RFC 4648 §3.5)',
+          { authorization: withPaddingBits(APP_PADDED) },
           (g) => [['token', g.access]],
           true,
         ],
