@@ -67,7 +67,7 @@ const CLIENT_KEYS = [
   'introspection_endpoint_auth_method',
   'resource_server',
   'jwks',
-];
+] satisfies readonly (keyof ClientMetadata)[];
 const TOKEN_KEYS = [
   'client_id',
   'access_token',
@@ -78,7 +78,7 @@ const TOKEN_KEYS = [
   'refresh_token_expires_in',
   'issued_at',
   'grant_id',
-];
+] satisfies readonly (keyof SeedToken)[];
 
 /**
  * Refuses a field revokit does not read: a misspelt one (`clientSecret`, `expiresIn`)

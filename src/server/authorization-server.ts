@@ -73,6 +73,17 @@ export const DEFAULT_PATHS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /**
+ * Refuses a numeric option that is not a whole number in range: `NaN` from an unset
+ * environment variable would otherwise lift the body limit or time out every store call.
+ */
+function checkWhole(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name}: must be a whole number from ${min} to ${max}, not ${value}`);
+  }
+}
+
+/**
  * The authorization server: a registry of clients, client authentication methods and
  * endpoints, in Authlib's design. It speaks Fetch (`Request` in, `Response` out) and uses
  * Web APIs only, so it runs on Node, Bun, Deno and Workers alike.
@@ -85,17 +96,6 @@ export const DEFAULT_PATHS: Readonly<Record<string, string>> = Object.freeze({
  * ```
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
-/**
- * Refuses a numeric option that is not a whole number in range: `NaN` from an unset
- * environment variable would otherwise lift the body limit or time out every store call.
- */
-function checkWhole(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name}: must be a whole number from ${min} to ${max}, not ${value}`);
-  }
-}
-
 export class AuthorizationServer {
   readonly options: ResolvedServerOptions;
   readonly clients: ClientStore;
