@@ -144,6 +144,19 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
           assert.equal(found[key], undefined, key);
         }
       });
+      it('an empty scope and an empty subject read back as empty, not as absent (RFC 7662 §2.2)', async () => {
+        const token: StoredToken = {
+          id: await digest('empty'),
+          type: 'access_token',
+          clientId: uid('client'),
+          grantId: uid('grant'),
+          issuedAt: now(),
+          scope: '',
+          sub: '',
+        };
+        await store.saveTokens([token]);
+        assert.deepEqual(defined(await store.findToken(token.id)), token);
+      });
       it('an unknown digest is not found (RFC 7009 §2.2: answered 200)', async () => {
         assert.equal(await store.findToken(await digest('unknown')), undefined);
       });
@@ -561,6 +574,19 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         await store.saveTokens(grant.tokens);
         await assert.rejects(async () => store.revokeWhere!({}, now()), TypeError);
         await assertNoneRevoked(store, grant.tokens);
+      });
+      it('a filter on an empty subject or client matches only that empty value, never any', async () => {
+        const grant = await makeGrant();
+        const [access, refresh] = grant.tokens as [StoredToken, StoredToken];
+        const empty = { ...access, sub: '' };
+        const { sub: _sub, ...absent } = refresh;
+        await store.saveTokens([empty, absent]);
+        const filter = { grantId: grant.grantId };
+        assert.equal(await store.revokeWhere!({ ...filter, clientId: '' }, now()), 0);
+        await assertNoneRevoked(store, [empty, absent]);
+        assert.equal(await store.revokeWhere!({ ...filter, sub: '' }, now()), 1);
+        await assertAllRevoked(store, [empty]);
+        await assertNoneRevoked(store, [absent]);
       });
       it('a filter matching nothing revokes nothing', async () => {
         assert.equal(await store.revokeWhere!({ clientId: uid('nobody') }, now()), 0);

@@ -52,7 +52,11 @@ local function revoke(key, at, retention)
 end
 `;
 
-/** ARGV: prefix, retention, then per token id, type, client, grant, iat, exp, rev, scope, sub. */
+/**
+ * ARGV: prefix, retention, then per token id, type, client, grant, iat, exp, rev, scope,
+ * sub. Scope and sub are '' where absent and '=' before the value where present, so an
+ * empty scope or subject is kept as the other stores keep it.
+ */
 export const SAVE_TOKENS = `${HELPERS}
 local p = ARGV[1]
 local retention = tonumber(ARGV[2])
@@ -76,13 +80,13 @@ for i = 3, #ARGV, 9 do
       local f = {'ty', ty, 'c', c, 'g', g, 'i', iat}
       if exp ~= '' then f[#f + 1] = 'e'; f[#f + 1] = exp end
       if rev ~= '' then f[#f + 1] = 'r'; f[#f + 1] = rev end
-      if scope ~= '' then f[#f + 1] = 's'; f[#f + 1] = scope end
-      if sub ~= '' then f[#f + 1] = 'u'; f[#f + 1] = sub end
+      if scope ~= '' then f[#f + 1] = 's'; f[#f + 1] = string.sub(scope, 2) end
+      if sub ~= '' then f[#f + 1] = 'u'; f[#f + 1] = string.sub(sub, 2) end
       redis.call('HSET', key, unpack(f))
       if ends ~= nil then redis.call('EXPIREAT', key, ends) end
       index(p .. 'g:' .. g, id, ends)
       index(p .. 'c:' .. c, id, ends)
-      if sub ~= '' then index(p .. 'u:' .. sub, id, ends) end
+      if sub ~= '' then index(p .. 'u:' .. string.sub(sub, 2), id, ends) end
       -- The grant's revocation must outlive every token born revoked by it.
       if ends ~= nil and redis.call('EXISTS', marker) == 1 then
         redis.call('EXPIREAT', marker, ends, 'GT')
@@ -178,17 +182,24 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIREAT', KEYS[1], ends)
 return count
 `;
 
-/** KEYS: the index set to walk. ARGV: prefix, at, retention, client, sub, grant ('' = any). */
+/**
+ * KEYS: the index set to walk. ARGV: prefix, at, retention, client, sub, grant: each ''
+ * for any, or '=' before the value, so a filter on an empty value is not read as any.
+ */
 export const REVOKE_WHERE = `${HELPERS}
 local p, at, retention = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local c, u, g = ARGV[4], ARGV[5], ARGV[6]
+local function wanted(arg)
+  if arg == '' then return nil end
+  return string.sub(arg, 2)
+end
+local c, u, g = wanted(ARGV[4]), wanted(ARGV[5]), wanted(ARGV[6])
 local count = 0
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local key = p .. 't:' .. id
   local t = redis.call('HMGET', key, 'c', 'u', 'g')
   if not t[1] then
     redis.call('SREM', KEYS[1], id)
-  elseif (c == '' or t[1] == c) and (u == '' or t[2] == u) and (g == '' or t[3] == g) then
+  elseif (not c or t[1] == c) and (not u or t[2] == u) and (not g or t[3] == g) then
     count = count + revoke(key, at, retention)
   end
 end

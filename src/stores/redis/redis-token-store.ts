@@ -94,6 +94,9 @@ const scripts = {
 
 const SAVE_RESULTS: readonly SaveClientResult[] = ['unchanged', 'inserted', 'updated'];
 
+/** An optional string as the scripts take it: '' for absent, so '=' marks even '' present. */
+const present = (value: string | undefined): string => (value == null ? '' : `=${value}`);
+
 /** A token from its hash fields in the scripts' `token_fields` order; `undefined` for no hash. */
 function tokenFromFields(id: string, fields: readonly (string | null)[]): StoredToken | undefined {
   const [ty, c, g, i, e, r, s, u] = fields;
@@ -324,8 +327,8 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
           String(wholeSeconds(token.issuedAt)),
           token.expiresAt == null ? '' : String(wholeSeconds(token.expiresAt)),
           token.revokedAt == null ? '' : String(wholeSeconds(token.revokedAt)),
-          token.scope ?? '',
-          token.sub ?? '',
+          present(token.scope),
+          present(token.sub),
         );
       }
       multi.eval(SAVE_TOKENS, 0, ...args);
@@ -365,9 +368,9 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
           this.prefix,
           String(wholeSeconds(at)),
           this.retention,
-          filter.clientId ?? '',
-          filter.sub ?? '',
-          filter.grantId ?? '',
+          present(filter.clientId),
+          present(filter.sub),
+          present(filter.grantId),
         ],
       ),
     );
