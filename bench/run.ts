@@ -115,6 +115,8 @@ function settingsFromArgs(): Settings {
 }
 
 const started = performance.now();
+/** Taken before anything runs: the load average at the end would count the run itself. */
+const machine = hardware();
 function log(message: string): void {
   const seconds = ((performance.now() - started) / 1000).toFixed(1).padStart(6);
   process.stderr.write(`[${seconds}s] ${message}\n`);
@@ -509,7 +511,7 @@ async function main(): Promise<void> {
 
     const report: Report = {
       meta: {
-        ...hardware(),
+        ...machine,
         mode: settings.mode,
         date: new Date().toISOString(),
         seconds: Math.round((performance.now() - started) / 1000),
