@@ -79,14 +79,9 @@ export function serveOn(
   const handler = toNodeHandler(server, options);
   const { onRefused } = options;
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, is answered
-    // 400 (Node keeps the first of several).
-    if (req.headers.host === undefined && req.httpVersion === '1.1') {
-      refuseThrough(res, 400, 'the Host header is required', onRefused);
-      return;
-    }
-    if (repeated(req.rawHeaders, 'host') !== undefined) {
-      refuseThrough(res, 400, 'the Host header must be sent once', onRefused);
+    const refused = refusalOf(req);
+    if (refused) {
+      refuseThrough(res, ...refused, onRefused);
       return;
     }
     handler(req, res);
@@ -98,8 +93,7 @@ export function serveOn(
   http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     // Without the 100, a client that waits for it sends nothing and reads the answer.
     const declared = Number(req.headers['content-length'] ?? 0);
-    const refused = req.headers.host === undefined && req.httpVersion === '1.1';
-    if (!refused && !(declared > server.options.bodyLimit)) res.writeContinue();
+    if (!refusalOf(req) && !(declared > server.options.bodyLimit)) res.writeContinue();
     serve(req, res);
   });
   http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
@@ -113,9 +107,30 @@ export function serveOn(
   return http;
 }
 
+const UNSUPPORTED_VERSION: [number, string] = [505, 'the HTTP version must be 1.0 or 1.1'];
+
+/**
+ * Why a request Node parsed is refused before any handler, if it is. Node's parser reads
+ * an `HTTP/2.0` or `HTTP/0.9` request line as if it were HTTP/1.x (RFC 9110 §15.6.6: 505).
+ * RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, is answered 400
+ * (Node keeps the first of several).
+ */
+function refusalOf(req: IncomingMessage): [number, string] | undefined {
+  if (req.httpVersionMajor !== 1) return UNSUPPORTED_VERSION;
+  if (req.headers.host === undefined && req.httpVersion === '1.1') {
+    return [400, 'the Host header is required'];
+  }
+  if (repeated(req.rawHeaders, 'host') !== undefined) {
+    return [400, 'the Host header must be sent once'];
+  }
+  return undefined;
+}
+
 const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request took too long'],
+  // A version Node's parser does not know at all, HTTP/1.2 or HTTP/3.0 alike.
+  HPE_INVALID_VERSION: UNSUPPORTED_VERSION,
 };
 
 /** The refusal: the same RFC 6749 §5.2 answer an endpoint gives, closing the connection. */

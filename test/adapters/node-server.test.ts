@@ -116,6 +116,45 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
     assert.equal(await t.revoked(grant.access), false);
   });
 
+  it('an HTTP/2.0, HTTP/0.9 or HTTP/1.2 request line answers 505 in JSON, revoking nothing (RFC 9110 §15.6.6)', async () => {
+    for (const version of ['HTTP/2.0', 'HTTP/0.9', 'HTTP/1.2', 'HTTP/3.0']) {
+      const grant = await t.grant();
+      const before = refusals.length;
+      const request = revocation(grant.access).replace('HTTP/1.1', version);
+      const answers = await onWire(mounted.url, [request]);
+      assertJsonRefusal(answers[0], 505);
+      assert.equal(answers[0]?.headers.connection, 'close', version);
+      assert.deepEqual(refusals.slice(before), [
+        { status: 505, reason: 'the HTTP version must be 1.0 or 1.1' },
+      ]);
+      assert.equal(await t.revoked(grant.access), false, version);
+    }
+  });
+
+  it('an HTTP/1.0 request is served (RFC 9112 §2.3)', async () => {
+    const grant = await t.grant();
+    const answers = await onWire(mounted.url, [
+      revocation(grant.access).replace('HTTP/1.1', 'HTTP/1.0'),
+    ]);
+    assert.equal(answers[0]?.status, 200);
+    assert.equal(await t.revoked(grant.access), true);
+  });
+
+  it('Expect: 100-continue on an HTTP/2.0 request line or with two Host headers gets the refusal, never a 100', async () => {
+    const head = (version: string, host: string) =>
+      `POST /oauth/revoke ${version}\r\n${host}Authorization: ${APP}\r\nContent-Type: ${FORM}\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n`;
+    for (const [request, status] of [
+      [head('HTTP/2.0', 'Host: x\r\n'), 505],
+      [head('HTTP/1.1', 'Host: x\r\nHost: y\r\n'), 400],
+    ] as const) {
+      const answers = await onWire(mounted.url, [request]);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [status],
+      );
+    }
+  });
+
   it('CONNECT answers 405 in JSON instead of a bare close', async () => {
     const answers = await onWire(mounted.url, [
       'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n',
