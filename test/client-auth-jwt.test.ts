@@ -187,10 +187,20 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     }
   });
 
-  it('an assertion whose jti is not a string, longer than 256 characters, or holds a NUL, is refused (RFC 7519 §4.1.7)', async () => {
+  it('an assertion whose jti is not a string, empty, longer than 256 characters, or holds a NUL or a lone surrogate, is refused (RFC 7519 §4.1.7)', async () => {
     const server = await makeServer();
-    // A NUL: PostgreSQL's text cannot hold one, so every store refuses it alike (audit).
-    for (const jti of [{ x: 1 }, ['a'], 7, 'j'.repeat(257), 'a\u0000b']) {
+    // A NUL: PostgreSQL's text cannot hold one, so every store refuses it alike (audit). A
+    // lone surrogate becomes U+FFFD in UTF-8, so 'a\ud800' and 'a\udc00' would be one jti.
+    for (const jti of [
+      { x: 1 },
+      ['a'],
+      7,
+      '',
+      'j'.repeat(257),
+      'a\u0000b',
+      'a\ud800',
+      'a\udc00b',
+    ]) {
       const signed = await new SignJWT({ jti } as Record<string, unknown>)
         .setProtectedHeader({ alg: 'ES256' })
         .setIssuer('jwt')
@@ -201,6 +211,23 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
         .sign(privateKey);
       await expectRefused(server, signed);
     }
+  });
+
+  it('a jti holding a surrogate pair (an emoji) is accepted once (RFC 7519 §4.1.7)', async () => {
+    const server = await makeServer();
+    const signed = await new SignJWT({ jti: `emoji-\u{1F600}-${Math.random()}` })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer('jwt')
+      .setSubject('jwt')
+      .setAudience(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .sign(privateKey);
+    const grant = await issueGrant(store, 'jwt');
+    const res = await revoke(server, jwtFields(grant.refresh, signed));
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(await isRevoked(store, grant.refresh), true);
+    await expectRefused(server, signed);
   });
 
   it('an assertion signed with another key is refused', async () => {

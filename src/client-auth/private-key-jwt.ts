@@ -6,6 +6,9 @@ import { MemoryReplayCache, type ReplayCache } from './jti-cache.js';
 /** The longest `jti` accepted: a UUID is 36 characters. */
 const MAX_JTI_LENGTH = 256;
 
+/** A UTF-16 surrogate not part of a pair: in `u` mode a pair is one code point, never Cs. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** The only `client_assertion_type` RFC 7523 defines. */
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -94,11 +97,15 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions = {}): ClientAuthMet
         // RFC 7519 §4.1.7: a string. Any other value would not be one key in a cache (an
         // object is a new Map key each time), and a bounded length keeps the cache from
         // holding a client's 64 KiB jtis. A NUL is refused on every store alike: PostgreSQL's
-        // text cannot hold one, so that store would fail the call.
+        // text cannot hold one, so that store would fail the call. So is a lone surrogate
+        // (JSON's `\ud800`): PostgreSQL and Redis keep UTF-8, where every one becomes U+FFFD,
+        // so two distinct jtis would be one. An empty jti identifies nothing.
         if (
           typeof payload.jti !== 'string' ||
+          payload.jti.length === 0 ||
           payload.jti.length > MAX_JTI_LENGTH ||
-          payload.jti.includes('\u0000')
+          payload.jti.includes('\u0000') ||
+          LONE_SURROGATE.test(payload.jti)
         ) {
           return false;
         }
