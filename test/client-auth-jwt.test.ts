@@ -187,6 +187,17 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     }
   });
 
+  /** A valid assertion but for its `jti`, which may be any JSON value. */
+  const withJti = (jti: unknown) =>
+    new SignJWT({ jti } as Record<string, unknown>)
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer('jwt')
+      .setSubject('jwt')
+      .setAudience(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .sign(privateKey);
+
   it('an assertion whose jti is not a string, empty, longer than 256 characters, or holds a NUL or a lone surrogate, is refused (RFC 7519 §4.1.7)', async () => {
     const server = await makeServer();
     // A NUL: PostgreSQL's text cannot hold one, so every store refuses it alike (audit). A
@@ -201,28 +212,13 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
       'a\ud800',
       'a\udc00b',
     ]) {
-      const signed = await new SignJWT({ jti } as Record<string, unknown>)
-        .setProtectedHeader({ alg: 'ES256' })
-        .setIssuer('jwt')
-        .setSubject('jwt')
-        .setAudience(ISSUER)
-        .setIssuedAt()
-        .setExpirationTime('2m')
-        .sign(privateKey);
-      await expectRefused(server, signed);
+      await expectRefused(server, withJti(jti));
     }
   });
 
   it('a jti holding a surrogate pair (an emoji) is accepted once (RFC 7519 §4.1.7)', async () => {
     const server = await makeServer();
-    const signed = await new SignJWT({ jti: `emoji-\u{1F600}-${Math.random()}` })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setIssuer('jwt')
-      .setSubject('jwt')
-      .setAudience(ISSUER)
-      .setIssuedAt()
-      .setExpirationTime('2m')
-      .sign(privateKey);
+    const signed = await withJti(`emoji-\u{1F600}-${Math.random()}`);
     const grant = await issueGrant(store, 'jwt');
     const res = await revoke(server, jwtFields(grant.refresh, signed));
     assert.equal(res.status, 200, await res.clone().text());
