@@ -107,16 +107,16 @@ export function serveOn(
   return http;
 }
 
-const UNSUPPORTED_VERSION: [number, string] = [505, 'the HTTP version must be 1.0 or 1.1'];
-
 /**
  * Why a request Node parsed is refused before any handler, if it is. Node's parser reads
  * an `HTTP/2.0` or `HTTP/0.9` request line as if it were HTTP/1.x (RFC 9110 §15.6.6: 505).
+ * Versions it cannot parse (`HTTP/1.2`) share their parser error with a malformed request
+ * line, so they stay 400.
  * RFC 9112 §3.2: an HTTP/1.1 request without Host, or with more than one, is answered 400
  * (Node keeps the first of several).
  */
 function refusalOf(req: IncomingMessage): [number, string] | undefined {
-  if (req.httpVersionMajor !== 1) return UNSUPPORTED_VERSION;
+  if (req.httpVersionMajor !== 1) return [505, 'the HTTP version must be 1.0 or 1.1'];
   if (req.headers.host === undefined && req.httpVersion === '1.1') {
     return [400, 'the Host header is required'];
   }
@@ -129,8 +129,6 @@ function refusalOf(req: IncomingMessage): [number, string] | undefined {
 const CLIENT_ERRORS: Readonly<Record<string, [number, string]>> = {
   HPE_HEADER_OVERFLOW: [431, 'request headers are too large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request took too long'],
-  // A version Node's parser does not know at all, HTTP/1.2 or HTTP/3.0 alike.
-  HPE_INVALID_VERSION: UNSUPPORTED_VERSION,
 };
 
 /** The refusal: the same RFC 6749 §5.2 answer an endpoint gives, closing the connection. */

@@ -39,7 +39,12 @@ export function fromNodeRequest(req: NodeRequest, body?: string): EndpointReques
 export function writeNodeResponse(res: NodeResponse, response: EndpointResponse): void {
   if (res.headersSent) return;
   if (response.status === 204) {
-    (res as ServerResponse).writeHead(204, response.headers);
+    // A preflight's body is never read: unless it has all arrived, the connection closes
+    // rather than drain an upload of any size (row 2).
+    const headers = bodyStillComing((res as ServerResponse).req)
+      ? { ...response.headers, connection: 'close' }
+      : response.headers;
+    (res as ServerResponse).writeHead(204, headers);
     res.end();
     return;
   }

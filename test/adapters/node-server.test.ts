@@ -116,8 +116,8 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
     assert.equal(await t.revoked(grant.access), false);
   });
 
-  it('an HTTP/2.0, HTTP/0.9 or HTTP/1.2 request line answers 505 in JSON, revoking nothing (RFC 9110 §15.6.6)', async () => {
-    for (const version of ['HTTP/2.0', 'HTTP/0.9', 'HTTP/1.2', 'HTTP/3.0']) {
+  it('an HTTP/2.0 or HTTP/0.9 request line answers 505 in JSON, revoking nothing (RFC 9110 §15.6.6)', async () => {
+    for (const version of ['HTTP/2.0', 'HTTP/0.9']) {
       const grant = await t.grant();
       const before = refusals.length;
       const request = revocation(grant.access).replace('HTTP/1.1', version);
@@ -152,6 +152,16 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
         answers.map((answer) => answer.status),
         [status],
       );
+    }
+  });
+
+  it('a 1.1 request line ending in a bare LF, or with a space after the version, answers 400, not 505 (audit)', async () => {
+    for (const line of [
+      'POST /oauth/revoke HTTP/1.1\nHost: x\n\n',
+      'POST /oauth/revoke HTTP/1.1 \r\nHost: x\r\n\r\n',
+    ]) {
+      const answers = await onWire(mounted.url, [line]);
+      assertJsonRefusal(answers[0], 400);
     }
   });
 
@@ -209,5 +219,25 @@ describe('node:http: createNodeServer answers what Node would answer itself in R
     const answers = await onWire(mounted.url, ['GARBAGE\r\n\r\n']);
     assertJsonRefusal(answers[0], 400);
     assert.deepEqual(refusals.slice(before), [{ status: 400, reason: 'malformed HTTP request' }]);
+  });
+});
+
+describe('node:http: a CORS preflight never drains a body (contract: row 2)', () => {
+  let t: TestServer;
+  let mounted: Mounted;
+  before(async () => {
+    t = await testServer({ cors: { origins: ['https://app.example'] } });
+    mounted = await listen(createNodeServer(t.server));
+  });
+  after(() => mounted.close());
+
+  it('an OPTIONS with a body still coming gets its 204 and the connection closes (audit: 2 GiB were read)', async () => {
+    const head = `OPTIONS /oauth/revoke HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: POST\r\nContent-Length: 10000000\r\n\r\npartial`;
+    const answers = await onWire(mounted.url, [head]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [204],
+    );
+    assert.equal(answers[0]?.headers.connection, 'close');
   });
 });

@@ -3,7 +3,10 @@ import { after, before, describe, it } from 'node:test';
 import { MemoryClientStore } from '../../src/client-auth/client-store.js';
 import { createRevocationEndpoint } from '../../src/rfc7009/create-revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../../src/rfc7662/create-introspection-endpoint.js';
-import { AuthorizationServer } from '../../src/server/authorization-server.js';
+import {
+  AuthorizationServer,
+  type AuthorizationServerOptions,
+} from '../../src/server/authorization-server.js';
 import type { ErrorEvent } from '../../src/server/events.js';
 import { MemoryTokenStore } from '../../src/stores/memory/memory-token-store.js';
 import { assertError, assertRevoked200, type Mounted } from '../support/endpoint-suite.js';
@@ -20,10 +23,12 @@ export interface TestServer {
   revoked(token: string): Promise<boolean>;
 }
 
-export async function testServer(): Promise<TestServer> {
+export async function testServer(
+  options: Omit<AuthorizationServerOptions, 'clients'> = {},
+): Promise<TestServer> {
   const store = new MemoryTokenStore();
   const clients = await MemoryClientStore.fromMetadata(CLIENTS);
-  const server = new AuthorizationServer({ clients });
+  const server = new AuthorizationServer({ ...options, clients });
   server.registerEndpoint(createRevocationEndpoint(store));
   server.registerEndpoint(
     createIntrospectionEndpoint(store, { foreignTokens: 'resource-servers' }),
