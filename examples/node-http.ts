@@ -1,6 +1,7 @@
 // revokit on plain node:http: POST /oauth/revoke and POST /oauth/introspect (and RFC 8414
 // metadata) over the in-memory store, loaded from a seed file as `revokit serve --seed`
-// loads it. This is what `revokit serve` itself runs.
+// loads it. `revokit serve` runs `createNodeServer`, which also answers in JSON what Node
+// would answer itself (no Host, CONNECT, HTTP/2.0): use it for a public server.
 //   REVOKIT_SEED=examples/seed.json PORT=8080 npx tsx examples/node-http.ts
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
