@@ -1,7 +1,12 @@
 import type { AuthenticatedClient } from '../client-auth/authenticate-client.js';
 import { authenticateClient } from '../client-auth/authenticate-client.js';
 import { InvalidRequestError } from '../errors/oauth-error.js';
-import { type EndpointRequest, hasUserinfo, queryOf } from '../http/endpoint-request.js';
+import {
+  checkDeclaredLength,
+  type EndpointRequest,
+  hasUserinfo,
+  queryOf,
+} from '../http/endpoint-request.js';
 import { type EndpointResponse, jsonResponse } from '../http/endpoint-response.js';
 import { type FormParams, isFormContentType, parseForm } from '../http/form.js';
 import { parseTokenTypeHint, type TokenType } from '../tokens/token.js';
@@ -62,10 +67,16 @@ export abstract class ClientEndpoint extends Endpoint {
         headers: { allow },
       });
     }
-    const body = await request.readBody(this.server.options.bodyLimit);
+    const limit = this.server.options.bodyLimit;
     if (!isFormContentType(request.header('content-type'))) {
+      // Answered before the body arrives when its declared length settles row 2; a body of
+      // unknown length is read up to the limit first, so that row 2 still comes first.
+      const length = request.header('content-length');
+      if (length !== null) checkDeclaredLength(length, limit);
+      else await request.readBody(limit);
       throw new InvalidRequestError('the body must be application/x-www-form-urlencoded');
     }
+    const body = await request.readBody(limit);
     // The body is read as sent: a compressed one would be parsed as if it were the form.
     const coding = request.header('content-encoding');
     if (coding && coding.toLowerCase() !== 'identity') {

@@ -338,6 +338,44 @@ export function runEndpointSuite(
           await assertIntact(e, grant);
         });
       }
+      it('a body that is not a form, its length declared, is refused before it arrives and the connection closes (row 3; clarification: row 2, an answer given before the body)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        // The body is never finished: an answer proves the type was checked first.
+        const res = await sendUnfinished(
+          e.url,
+          'POST',
+          { 'content-type': 'text/plain', authorization: APP, 'content-length': '4096' },
+          [form({ token: grant.refresh })],
+        );
+        assertError(res, 400, 'invalid_request');
+        assert.equal(res.headers.connection, 'close');
+        await assertIntact(e, grant);
+      });
+      it('a chunked body that is not a form and is over the limit answers 413, not 400 (row 2 before row 3)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        const res = await sendUnfinished(
+          e.url,
+          'POST',
+          { 'content-type': 'text/plain', authorization: APP, 'transfer-encoding': 'chunked' },
+          [form({ token: grant.refresh }), `&pad=${'a'.repeat(80 * 1024)}`],
+        );
+        assertError(res, 413, 'invalid_request');
+        await assertIntact(e, grant);
+      });
+      it('a body that is not a form, declared over the limit, answers 413, not 400 (row 2 before row 3)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        const res = await sendUnfinished(
+          e.url,
+          'POST',
+          { 'content-type': 'text/plain', authorization: APP, 'content-length': String(2 ** 20) },
+          [form({ token: grant.refresh })],
+        );
+        assertError(res, 413, 'invalid_request');
+        await assertIntact(e, grant);
+      });
       it('Content-Type sent twice answers 400 invalid_request on every runtime, revoking nothing (clarification: row 3, headers sent twice)', async () => {
         const e = await env();
         const grant = await e.grant();
