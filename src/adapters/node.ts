@@ -86,13 +86,21 @@ export function toNodeHandler(
   options: NodeHandlerOptions = {},
 ): (req: NodeRequest, res: NodeResponse) => void {
   const { endpoint } = options;
-  return (req, res) => {
+  const run = (req: NodeRequest, res: NodeResponse) => {
     const request = fromNodeRequest(req);
     const pending = endpoint ? server.handle(endpoint, request) : server.route(request);
     pending.then(
       (response) => writeNodeResponse(res, response),
       () => writeServerError(res),
     );
+  };
+  return (req, res) => {
+    const socket = (res as ServerResponse).socket;
+    // A request pipelined behind an answer still due runs once that answer is written, for
+    // it may close the connection; and none runs on a connection closing: a server that
+    // sent `connection: close` must process no further request on it (RFC 9112 §9.6).
+    if (socket === null) res.once('socket', () => run(req, res));
+    else if (socket.writable) run(req, res);
   };
 }
 

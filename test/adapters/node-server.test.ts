@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createNodeServer, type NodeRefusal } from '../../src/adapters/node.js';
+import {
+  answerClientError,
+  createNodeServer,
+  type NodeRefusal,
+  toNodeHandler,
+} from '../../src/adapters/node.js';
 import type { Mounted } from '../support/endpoint-suite.js';
 import { SECRETS } from '../support/fixtures.js';
 import { basic, FORM, form } from '../support/http-client.js';
@@ -241,3 +247,75 @@ describe('node:http: a CORS preflight never drains a body (contract: row 2)', ()
     assert.equal(answers[0]?.headers.connection, 'close');
   });
 });
+
+for (const [label, make] of [
+  ['createNodeServer', (t: TestServer) => createNodeServer(t.server)],
+  [
+    'createServer(toNodeHandler) with answerClientError',
+    (t: TestServer) => createServer(toNodeHandler(t.server)).on('clientError', answerClientError),
+  ],
+] as const) {
+  describe(`node:http (${label}): no request runs after an answer that closes the connection (RFC 9112 §9.6)`, () => {
+    let t: TestServer;
+    let mounted: Mounted;
+    before(async () => {
+      t = await testServer();
+      mounted = await listen(make(t));
+    });
+    after(() => mounted.close());
+
+    it('a revocation pipelined behind a 405 answered before its body arrived is not run (audit: it was run, its answer never sent)', async () => {
+      const grant = await t.grant();
+      const answers = await onWire(mounted.url, [
+        'GET /oauth/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n',
+        `abcde${revocation(grant.access)}`,
+      ]);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [405],
+      );
+      assert.equal(answers[0]?.headers.connection, 'close');
+      assert.equal(await t.revoked(grant.access), false, 'the pipelined request was run');
+    });
+
+    it('a revocation pipelined behind a 413 in the same packet is not run (row 2)', async () => {
+      const first = await t.grant();
+      const second = await t.grant();
+      const big = `${form({ token: first.access })}&pad=${'a'.repeat(70 * 1024)}`;
+      const chunked = `POST /oauth/revoke HTTP/1.1\r\nHost: x\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\nTransfer-Encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n`;
+      const answers = await onWire(mounted.url, [`${chunked}${revocation(second.access)}`]);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [413],
+      );
+      assert.equal(await t.revoked(first.access), false);
+      assert.equal(await t.revoked(second.access), false, 'the pipelined request was run');
+    });
+
+    it('a request sent with Connection: close is answered, and the one pipelined behind it is not run', async () => {
+      const first = await t.grant();
+      const second = await t.grant();
+      const answers = await onWire(mounted.url, [
+        `${revocation(first.access, 'Connection: close\r\n')}${revocation(second.access)}`,
+      ]);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [200],
+      );
+      assert.equal(await t.revoked(first.access), true);
+      assert.equal(await t.revoked(second.access), false, 'the pipelined request was run');
+    });
+
+    it('pipelined requests on a connection kept alive are each run and answered in order', async () => {
+      const grants = [await t.grant(), await t.grant(), await t.grant()];
+      const answers = await onWire(mounted.url, [
+        `${revocation(grants[0]!.access)}${revocation(grants[1]!.access)}${revocation(grants[2]!.access, 'Connection: close\r\n')}`,
+      ]);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [200, 200, 200],
+      );
+      for (const grant of grants) assert.equal(await t.revoked(grant.access), true);
+    });
+  });
+}
