@@ -141,6 +141,49 @@ export function bodyStillComing(req: NodeRequest | undefined): boolean {
   return req !== undefined && !req.complete && req.httpVersionMajor === 1;
 }
 
+/** The response side of a Node request: `node:http`'s, or `node:http2`'s compatibility one. */
+interface NodeAnswer {
+  readonly socket: { readonly writable: boolean } | null;
+  readonly req?: {
+    once(event: 'close', listener: () => void): unknown;
+    off(event: 'close', listener: () => void): unknown;
+  };
+  once(event: 'socket', listener: () => void): unknown;
+}
+
+/**
+ * Whether a request may be run now: `true`, or `false` on a connection that is closing
+ * (an answer said `connection: close`), where RFC 9112 §9.6 forbids processing another
+ * request. A request pipelined behind an answer still due waits for that answer, which
+ * may close the connection: the promise resolves `true` when the connection passes to it,
+ * `false` if it closes first.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-9.6
+ */
+export function answerable(res: NodeAnswer): boolean | Promise<boolean> {
+  const socket = res.socket;
+  if (socket !== null) return socket.writable;
+  return new Promise((resolve) => {
+    const gone = () => resolve(false);
+    res.req?.once('close', gone);
+    res.once('socket', () => {
+      res.req?.off('close', gone);
+      resolve(true);
+    });
+  });
+}
+
+/**
+ * Runs `run` as soon as {@link answerable} says the request may run; never if it may not.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-9.6
+ */
+export function whenAnswerable(res: NodeAnswer, run: () => void): void {
+  const now = answerable(res);
+  if (now === true) run();
+  else if (now !== false) now.then((ok) => ok && run());
+}
+
 /**
  * A header (lower-case `name`) sent more than once, joined as Fetch's `Headers` joins it;
  * `undefined` when sent once or not at all. Node keeps only the first `Authorization` or `Content-Type`, so without this

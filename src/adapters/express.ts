@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { nodeEndpointRequest } from './bridge.js';
+import { nodeEndpointRequest, whenAnswerable } from './bridge.js';
 import { writeNodeResponse } from './node.js';
 
 /**
@@ -31,8 +31,10 @@ function answer(
   res: ServerResponse,
   next: (error?: unknown) => void,
 ): void {
-  const request = nodeEndpointRequest(req, { url: req.originalUrl, refusal: REFUSAL });
-  server.handle(name, request).then((response) => writeNodeResponse(res, response), next);
+  whenAnswerable(res, () => {
+    const request = nodeEndpointRequest(req, { url: req.originalUrl, refusal: REFUSAL });
+    server.handle(name, request).then((response) => writeNodeResponse(res, response), next);
+  });
 }
 
 /**

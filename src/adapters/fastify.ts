@@ -7,7 +7,7 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { bodyStillComing, nodeEndpointRequest } from './bridge.js';
+import { answerable, bodyStillComing, nodeEndpointRequest } from './bridge.js';
 
 const REFUSAL =
   'a Fastify hook (onRequest or preParsing) read the request stream before revokit’s route. Leave the body of revokit’s routes unread.';
@@ -35,6 +35,7 @@ async function answer(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
+  if (!(await answerable(reply.raw))) return reply.hijack();
   const response = await server.handle(
     name,
     nodeEndpointRequest(request.raw, {

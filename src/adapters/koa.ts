@@ -1,7 +1,7 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { bodyStillComing, nodeEndpointRequest } from './bridge.js';
+import { answerable, bodyStillComing, nodeEndpointRequest } from './bridge.js';
 
 /**
  * The part of Koa's `ctx` revokit reads and writes. Structural, so using `revokit/koa`
@@ -9,6 +9,9 @@ import { bodyStillComing, nodeEndpointRequest } from './bridge.js';
  */
 export interface KoaContext {
   readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Set `false` when revokit leaves the connection unanswered (RFC 9112 §9.6). */
+  respond?: boolean;
   readonly path: string;
   readonly originalUrl: string;
   /** `rawBody` is read from it when a body parser kept one. */
@@ -35,6 +38,10 @@ async function answer(server: AuthorizationServer, name: string, ctx: KoaContext
   // @koa/bodyparser and koa-bodyparser keep the raw text: repeated parameters, the size and
   // the content type can all still be checked on it.
   const rawBody = (ctx.request as { rawBody?: unknown }).rawBody;
+  if (!(await answerable(ctx.res))) {
+    ctx.respond = false;
+    return;
+  }
   const response = await server.handle(
     name,
     nodeEndpointRequest(ctx.req, {

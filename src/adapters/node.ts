@@ -4,7 +4,13 @@ import type { Http2ServerResponse } from 'node:http2';
 import type { EndpointRequest } from '../http/endpoint-request.js';
 import { type EndpointResponse, NO_STORE_HEADERS } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { bodyStillComing, type NodeRequest, nodeEndpointRequest } from './bridge.js';
+import {
+  answerable,
+  bodyStillComing,
+  type NodeRequest,
+  nodeEndpointRequest,
+  whenAnswerable,
+} from './bridge.js';
 
 export type { NodeRequest } from './bridge.js';
 export { BodyAlreadyReadError, readNodeBody } from './bridge.js';
@@ -94,14 +100,7 @@ export function toNodeHandler(
       () => writeServerError(res),
     );
   };
-  return (req, res) => {
-    const socket = (res as ServerResponse).socket;
-    // A request pipelined behind an answer still due runs once that answer is written, for
-    // it may close the connection; and none runs on a connection closing: a server that
-    // sent `connection: close` must process no further request on it (RFC 9112 §9.6).
-    if (socket === null) res.once('socket', () => run(req, res));
-    else if (socket.writable) run(req, res);
-  };
+  return (req, res) => whenAnswerable(res as ServerResponse, () => run(req, res));
 }
 
 /**
@@ -141,10 +140,10 @@ export function toNodeListener(
       res.end('{"error":"invalid_request","error_description":"the request URL is malformed"}');
       return;
     }
-    Promise.resolve()
-      .then(() => fetch(request, { incoming: req, outgoing: res }))
+    Promise.resolve(answerable(res))
+      .then((ok) => (ok ? fetch(request, { incoming: req, outgoing: res }) : undefined))
       .then(
-        (response) => writeFetchResponse(res, response),
+        (response) => response && writeFetchResponse(res, response),
         () => writeServerError(res),
       )
       .catch(() => res.destroy());

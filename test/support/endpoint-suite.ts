@@ -310,6 +310,25 @@ export function runEndpointSuite(
         assertError(res, 413, 'invalid_request');
         await assertIntact(e, grant);
       });
+      it('a revocation pipelined behind a 413 on the same connection is never run (row 2; RFC 9112 §9.6: nothing is processed after connection: close)', async () => {
+        const e = await env();
+        const first = await e.grant();
+        const second = await e.grant();
+        const { host } = new URL(e.url);
+        const head = (extra: string) =>
+          `POST ${REVOKE} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${APP}\r\nContent-Type: ${FORM}\r\n${extra}\r\n`;
+        const big = `${form({ token: first.access })}&pad=${'a'.repeat(70 * 1024)}`;
+        const small = form({ token: second.access });
+        // One write: the pipelined request is parsed before the 413 is written.
+        const answers = await onWire(e.url, [
+          `${head('Transfer-Encoding: chunked\r\n')}${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\n` +
+            `${head(`Content-Length: ${small.length}\r\n`)}${small}`,
+        ]);
+        assert.equal(answers[0]?.status, 413);
+        assert.ok(answers.length === 1, `answered after the 413: ${JSON.stringify(answers)}`);
+        assert.equal(await e.revoked(second.access), false, 'the pipelined request was run');
+        await assertIntact(e, first);
+      });
       it('a body of exactly 64 KiB is accepted', async () => {
         const e = await env();
         const grant = await e.grant();

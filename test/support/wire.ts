@@ -55,9 +55,23 @@ function parseAnswers(text: string): WireAnswer[] {
       const colon = line.indexOf(':');
       headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
     }
+    rest = rest.slice(end + 4);
+    if (headers['transfer-encoding'] === 'chunked') {
+      let body = '';
+      for (;;) {
+        const line = rest.indexOf('\r\n');
+        const size = Number.parseInt(rest.slice(0, line), 16);
+        if (line === -1 || Number.isNaN(size)) throw new Error(`a truncated answer: ${rest}`);
+        body += rest.slice(line + 2, line + 2 + size);
+        rest = rest.slice(line + 2 + size + 2);
+        if (size === 0) break;
+      }
+      answers.push({ status, headers, body });
+      continue;
+    }
     const length = Number(headers['content-length'] ?? 0);
-    answers.push({ status, headers, body: rest.slice(end + 4, end + 4 + length) });
-    rest = rest.slice(end + 4 + length);
+    answers.push({ status, headers, body: rest.slice(0, length) });
+    rest = rest.slice(length);
   }
   return answers;
 }
