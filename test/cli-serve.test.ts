@@ -192,6 +192,30 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     }
   });
 
+  it('on a wildcard address without --issuer, warns that the issuer names that address; with --issuer, not (RFC 8414 §2; new-user audit finding)', async () => {
+    const wild = await startServe(['--host', '0.0.0.0']);
+    try {
+      assert.match(
+        wild.output(),
+        /"level":"warn","msg":"no --issuer on a wildcard address: the metadata names http:\/\/0\.0\.0\.0:\d+ as the issuer/,
+      );
+    } finally {
+      await wild.stop();
+    }
+    const named = await startServe(['--host', '0.0.0.0', '--issuer', 'https://as.example']);
+    try {
+      assert.doesNotMatch(named.output(), /no --issuer/);
+    } finally {
+      await named.stop();
+    }
+    const loopback = await startServe([]);
+    try {
+      assert.doesNotMatch(loopback.output(), /no --issuer/);
+    } finally {
+      await loopback.stop();
+    }
+  });
+
   it('with no seed and an empty persistent store, warns that every request answers invalid_client (audit finding)', async () => {
     const db = join(dir, 'empty-clients.db');
     const empty = await startServe(['--store', `sqlite:${db}`]);

@@ -190,6 +190,11 @@ async function start(
   const address = http.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
+  if (!options.issuer && (address.address === '0.0.0.0' || address.address === '::')) {
+    logger.warn(
+      `no --issuer on a wildcard address: the metadata names ${url} as the issuer, and client assertions must name it as their audience; pass --issuer with the URL clients use`,
+    );
+  }
   const tokens = store.tokens as typeof store.tokens & Partial<ReplayCache>;
   const server = new AuthorizationServer({
     clients,
