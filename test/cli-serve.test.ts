@@ -502,6 +502,24 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     }
   });
 
+  it("a usage error prints the command's own help on stderr, its store URL forms unmasked; no command at all exits 2 with the help on stderr (new-user audit finding)", async () => {
+    const { code, stdout, stderr } = await runCli(['serve', '--bogus']);
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, '');
+    assert.match(stderr, /^revokit: .*--bogus/);
+    assert.match(stderr, /Usage: revokit serve /);
+    assert.doesNotMatch(stderr, /Options of (migrate|purge|revoke)/);
+    // The redaction of passwords in messages had turned the help's placeholder into USER:***.
+    assert.match(stderr, /postgres:\/\/USER:PASSWORD@HOST/);
+    const bare = await runCli([]);
+    assert.equal(bare.code, 2);
+    assert.equal(bare.stdout, '');
+    assert.match(bare.stderr, /^revokit: a command is required\n\nUsage: revokit <command>/);
+    const help = await runCli(['help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: revokit <command>/);
+  });
+
   it('bad options exit 2 with usage', async () => {
     for (const args of [['serve', '--port', 'eighty'], ['serve', '--nope'], ['frobnicate']]) {
       const { code, stderr } = await runCli(args);

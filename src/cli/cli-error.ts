@@ -8,6 +8,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 2,
+    /** Help printed after the message, as it is: it holds nothing to redact. */
+    readonly usage?: string,
   ) {
     super(message);
   }

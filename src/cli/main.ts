@@ -71,22 +71,24 @@ function version(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // Asked for, help goes to stdout; given for want of a command, it is an error's.
+  if (command === undefined) throw new CliError('a command is required', 2, USAGE);
+  if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
   if (command === '--version' || command === '-v' || command === 'version') {
     process.stdout.write(`revokit ${version()}\n`);
     return 0;
   }
   if (!Object.hasOwn(OPTIONS, command))
-    throw new CliError(`unknown command "${command}"\n\n${USAGE}`);
+    throw new CliError(`unknown command "${command}"`, 2, USAGE);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(commandUsage(command));
     return 0;
   }
 
-  const values = usage(() => parse(command, rest));
+  const values = usage(command, () => parse(command, rest));
   const store = values.store ?? DEFAULT_STORE;
   const retention = wholeNumber('--retention', values.retention, 7 * 24 * 3600, 0);
   const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -165,11 +167,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Runs an argument parser, turning its complaint into a usage error. */
-function usage<T>(parseArguments: () => T): T {
+function usage<T>(command: string, parseArguments: () => T): T {
   try {
     return parseArguments();
   } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${USAGE}`);
+    throw new CliError((error as Error).message, 2, commandUsage(command));
   }
 }
 
@@ -241,6 +243,7 @@ function exit(code: number): void {
 main(process.argv.slice(2)).then(exit, (error: unknown) => {
   if (error instanceof CliError) {
     process.stderr.write(`revokit: ${redactText(error.message)}\n`);
+    if (error.usage) process.stderr.write(`\n${error.usage}`);
     exit(error.exitCode);
   } else {
     process.stderr.write(
