@@ -31,7 +31,7 @@ function answer(
   res: ServerResponse,
   next: (error?: unknown) => void,
 ): void {
-  whenAnswerable(res, () => {
+  whenAnswerable(req, res, () => {
     const request = nodeEndpointRequest(req, { url: req.originalUrl, refusal: REFUSAL });
     server.handle(name, request).then((response) => writeNodeResponse(res, response), next);
   });

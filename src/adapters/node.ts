@@ -4,7 +4,13 @@ import type { Http2ServerResponse } from 'node:http2';
 import type { EndpointRequest } from '../http/endpoint-request.js';
 import { type EndpointResponse, NO_STORE_HEADERS } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
-import { answerable, bodyStillComing, type NodeRequest, nodeEndpointRequest } from './bridge.js';
+import {
+  answerable,
+  bodyStillComing,
+  type NodeRequest,
+  nodeEndpointRequest,
+  whenAnswerable,
+} from './bridge.js';
 
 export type { NodeRequest } from './bridge.js';
 export { BodyAlreadyReadError, readNodeBody } from './bridge.js';
@@ -94,12 +100,7 @@ export function toNodeHandler(
       () => writeServerError(res),
     );
   };
-  return (req, res) => {
-    // No closure per request on the hot path: only a pipelined request waits (RFC 9112 §9.6).
-    const now = answerable(res as ServerResponse);
-    if (now === true) run(req, res);
-    else if (now !== false) now.then((ok) => ok && run(req, res));
-  };
+  return (req, res) => whenAnswerable(req, res as ServerResponse, run);
 }
 
 /**
