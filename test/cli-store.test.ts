@@ -151,6 +151,32 @@ describe('issue #3 "Restart": the SQLite default survives a restart of serve', (
     }
   });
 
+  it('a seeded token revoked, then purged, stays gone when the same seed is applied again (RFC 7009 §2.2)', async () => {
+    const dir = freshDir();
+    // No expiry: purge deletes such a token once its revocation is older than the cutoff.
+    const seed = writeSeed(dir, {
+      clients: SEED.clients,
+      tokens: [{ client_id: 'app', access_token: 'cli-lone' }, ...SEED.tokens],
+    });
+    const first = await startServe(['--seed', seed], dir);
+    assert.equal((await revoke(first.url, 'cli-lone')).status, 200);
+    assert.equal(await isActive(first.url, 'cli-lone'), false);
+    assert.equal(await first.stop(), 0);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // revoked before the cutoff
+    const purge = await runCli(['purge', '--retention', '0'], dir);
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.match(purge.stdout, /purged 1 token/);
+
+    const second = await startServe(['--seed', seed], dir);
+    try {
+      assert.equal(second.logs.find((l) => l.msg === 'seed loaded')?.tokens_inserted, 0);
+      assert.equal(await isActive(second.url, 'cli-lone'), false, 'a purged token came back');
+      assert.equal(await isActive(second.url, 'cli-access-2'), true);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('without --seed, clients stored before still authenticate after a restart', async () => {
     const dir = freshDir();
     const first = await startServe(['--seed', writeSeed(dir)], dir);
@@ -301,14 +327,14 @@ describe('issue #3 "Failures": SQLite locked past the busy timeout answers 503',
 describe('issue #3 "Migrations": revokit migrate', () => {
   it('migrates a new store, and again without change, saying which (audit finding)', async () => {
     const dir = freshDir();
-    const expected = [/from schema version 0 to 4$/m, /was already at schema version 4$/m];
+    const expected = [/from schema version 0 to 5$/m, /was already at schema version 5$/m];
     for (const pattern of expected) {
       const run = await runCli(['migrate', '--store', 'sqlite:./m.db'], dir);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, pattern);
     }
     const db = new Database(join(dir, 'm.db'));
-    assert.equal(new SqliteTokenStore(db).schemaVersion(), 4);
+    assert.equal(new SqliteTokenStore(db).schemaVersion(), 5);
     db.close();
   });
 });

@@ -100,7 +100,11 @@ export async function applySeed(seed: Seed, store: OpenedStore, logger: Logger):
       }
     }
     const tokens = await seedTokens(seed.tokens, Math.floor(Date.now() / 1000));
-    const inserted = await store.tokens.saveTokens(tokens);
+    // Once in the store's life: a seed applied at every start must not bring back a token
+    // that purge deleted once it was revoked.
+    const inserted = await (store.tokens.saveTokensOnce
+      ? store.tokens.saveTokensOnce(tokens)
+      : store.tokens.saveTokens(tokens));
     // Tokens, not entries: an entry may hold an access token and a refresh token.
     logger.info('seed loaded', {
       clients: seed.clients.length,

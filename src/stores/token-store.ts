@@ -53,6 +53,17 @@ export interface TokenStore {
    */
   saveTokens(tokens: readonly StoredToken[]): Awaitable<number>;
   /**
+   * {@link saveTokens} for a seed, once in the store's life: a token whose id was ever
+   * given to `saveTokensOnce` is skipped, even after `purge` deleted it. The store keeps
+   * the ids in a ledger that `purge` never empties, so a seed applied at every start
+   * cannot bring a purged, revoked token back as a fresh, active one. Atomic, like
+   * `saveTokens`. Resolves to how many were inserted. `revokit serve --seed` uses it when
+   * the store has it, and `saveTokens` otherwise.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  saveTokensOnce?(tokens: readonly StoredToken[]): Awaitable<number>;
+  /**
    * Optional: finds a token and revokes it in one atomic step, only if it meets every one
    * of `conditions` (active at `conditions.at`, issued to `conditions.clientId`, of one of
    * `conditions.types`); only that token, never its grant. Resolves to the token as it

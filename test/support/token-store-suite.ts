@@ -525,6 +525,44 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
       });
     });
 
+    describe('issue #3 "Seeding a persistent store": a seed stores a token once in the store\'s life', () => {
+      const seeded = async (revokedAt?: number): Promise<StoredToken> => ({
+        id: await digest('seed'),
+        type: 'refresh_token',
+        clientId: uid('client'),
+        grantId: uid('grant'),
+        issuedAt: now() - 7200,
+        revokedAt,
+      });
+      it('stores a token absent from the ledger, and nothing the second time', async () => {
+        assert.ok(store.saveTokensOnce, 'the store implements saveTokensOnce');
+        const token = await seeded();
+        assert.equal(await store.saveTokensOnce([token, token]), 1);
+        assert.equal(await store.saveTokensOnce([token]), 0);
+        assert.equal(isActive((await store.findToken(token.id))!), true);
+      });
+      it('a seeded token revoked and purged is not stored again: it stays inactive (RFC 7009 §2.2)', async () => {
+        const t = now();
+        const token = await seeded();
+        const other = await seeded();
+        assert.equal(await store.saveTokensOnce!([token]), 1);
+        assert.equal(await store.revokeToken(token.id, t - 3000), 1);
+        await store.purge!({ expiredBefore: t - 1000 });
+        assert.equal(await store.findToken(token.id), undefined, 'purge deleted the token');
+        // The same seed applied again, as revokit serve --seed does at every start.
+        assert.equal(await store.saveTokensOnce!([{ ...token, issuedAt: t }, other]), 1);
+        assert.equal(await store.findToken(token.id), undefined, 'a purged token came back');
+        assert.ok(await store.findToken(other.id), 'a new token of the seed is stored');
+      });
+      it('a token saved by saveTokens and revoked stays revoked when a seed lists it', async () => {
+        const token = await seeded();
+        await store.saveTokens([token]);
+        await store.revokeToken(token.id, now());
+        assert.equal(await store.saveTokensOnce!([token]), 0);
+        assert.equal(isActive((await store.findToken(token.id))!), false);
+      });
+    });
+
     describe('issue #3 "Bulk revocation for operators"', () => {
       it('by client: every token of the client, across grants, and nothing else', async () => {
         assert.ok(store.revokeWhere, 'the store implements revokeWhere');

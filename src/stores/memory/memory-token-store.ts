@@ -95,6 +95,15 @@ export class MemoryTokenStore implements ReplayCache, TokenStore {
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
+  readonly #seeded = new Set<string>();
+
+  /** {@link TokenStore.saveTokensOnce}: the ledger is a set of ids that `purge` never empties. */
+  saveTokensOnce(tokens: readonly StoredToken[]): number {
+    const fresh = tokens.filter((token) => !this.#seeded.has(token.id));
+    for (const token of fresh) this.#seeded.add(token.id);
+    return this.saveTokens(fresh);
+  }
+
   revokeWhere(filter: RevokeFilter, at: number): number {
     assertFilter(filter);
     if (filter.grantId !== undefined && filter.clientId === undefined && filter.sub === undefined) {

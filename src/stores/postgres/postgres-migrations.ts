@@ -367,4 +367,15 @@ CREATE TABLE revokit_assertions (
 CREATE INDEX revokit_assertions_expires_at ON revokit_assertions (expires_at);
 `,
   },
+  {
+    // Version 7: the ledger of the ids a seed stored (saveTokensOnce). purge never empties
+    // it, so a seed applied at every start cannot bring back a token purge deleted. A table
+    // only: a v6 server beside it never reads it.
+    version: 7,
+    sql: `
+CREATE TABLE revokit_seeded (
+  id text PRIMARY KEY
+);
+`,
+  },
 ];

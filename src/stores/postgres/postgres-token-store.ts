@@ -140,6 +140,12 @@ FROM input i JOIN grants g ON g.grant_id = i.grant_id
 ON CONFLICT (id) DO NOTHING`,
 };
 
+const SEED_LEDGER = {
+  name: 'revokit_seed_ledger',
+  text: `INSERT INTO revokit_seeded (id) SELECT DISTINCT unnest($1::text[])
+ON CONFLICT (id) DO NOTHING RETURNING id`,
+};
+
 // SKIP LOCKED: a row some revocation holds is left for the next purge, not waited for.
 // A token ends at COALESCE(own revocation, grant's revocation) when it has no expiry; the
 // two halves are two statements so each keeps an index (the partial index on revoked_at,
@@ -474,15 +480,40 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
     const sorted = [...tokens].sort((a, b) =>
       a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0,
     );
+    return this.#transaction((client) => this.#insert(client, sorted));
+  }
+
+  /**
+   * {@link TokenStore.saveTokensOnce}: the ledger is the `revokit_seeded` table, written in
+   * the same transaction as the tokens.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  async saveTokensOnce(tokens: readonly StoredToken[]): Promise<number> {
+    if (tokens.length === 0) return 0;
+    const sorted = [...tokens].sort((a, b) =>
+      a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0,
+    );
     return this.#transaction(async (client) => {
-      let inserted = 0;
-      for (let i = 0; i < sorted.length; i += this.#insertChunk) {
-        const chunk = sorted.slice(i, i + this.#insertChunk);
-        inserted +=
-          (await client.query({ ...SAVE_TOKENS, values: columnsOf(chunk) })).rowCount ?? 0;
-      }
-      return inserted;
+      const { rows } = await client.query<{ id: string }>({
+        ...SEED_LEDGER,
+        values: [sorted.map((token) => token.id)],
+      });
+      const fresh = new Set(rows.map((row) => row.id));
+      return this.#insert(
+        client,
+        sorted.filter((token) => fresh.has(token.id)),
+      );
     });
+  }
+
+  async #insert(client: PoolClient, tokens: readonly StoredToken[]): Promise<number> {
+    let inserted = 0;
+    for (let i = 0; i < tokens.length; i += this.#insertChunk) {
+      const chunk = tokens.slice(i, i + this.#insertChunk);
+      inserted += (await client.query({ ...SAVE_TOKENS, values: columnsOf(chunk) })).rowCount ?? 0;
+    }
+    return inserted;
   }
 
   /**

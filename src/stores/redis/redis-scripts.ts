@@ -13,6 +13,7 @@
  * - `P cl:<client>`: a client, a hash of its RFC 7591 fields; `jwks` is the JSON text of
  *   its JWK Set (schema version 2).
  * - `P schema`: the schema version.
+ * - `P seeded`: the set of token ids seeds stored (`saveTokensOnce`), which purge keeps.
  *
  * A token's key expires `retention` seconds after its end: its expiry, or for a token that
  * never expires, its revocation. An unrevoked token without expiry has no TTL.
@@ -57,7 +58,16 @@ end
  * sub. Scope and sub are '' where absent and '=' before the value where present, so an
  * empty scope or subject is kept as the other stores keep it.
  */
-export const SAVE_TOKENS = `${HELPERS}
+export const SAVE_TOKENS = saveTokens('');
+
+/**
+ * {@link SAVE_TOKENS} for a seed: a token whose id is in the ledger set `P seeded` is
+ * skipped, and every id asked for joins it. purge never touches the set.
+ */
+export const SAVE_TOKENS_ONCE = saveTokens(`redis.call('SADD', p .. 'seeded', id) == 1 and `);
+
+function saveTokens(ledger: string): string {
+  return `${HELPERS}
 local p = ARGV[1]
 local retention = tonumber(ARGV[2])
 local now = tonumber(redis.call('TIME')[1])
@@ -66,7 +76,7 @@ for i = 3, #ARGV, 9 do
   local id, ty, c, g, iat = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local exp, rev, scope, sub = ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local key = p .. 't:' .. id
-  if redis.call('EXISTS', key) == 0 then
+  if ${ledger}redis.call('EXISTS', key) == 0 then
     local marker = p .. 'gr:' .. g
     if rev == '' then rev = redis.call('GET', marker) or '' end
     local ends = nil
@@ -97,6 +107,7 @@ for i = 3, #ARGV, 9 do
 end
 return inserted
 `;
+}
 
 /** KEYS: token. ARGV: at, retention. */
 /**

@@ -29,6 +29,7 @@ import {
   REVOKE_WHERE,
   SAVE_CLIENT,
   SAVE_TOKENS,
+  SAVE_TOKENS_ONCE,
   SWEEP_SET,
 } from './redis-scripts.js';
 
@@ -313,7 +314,21 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
-  async saveTokens(tokens: readonly StoredToken[]): Promise<number> {
+  saveTokens(tokens: readonly StoredToken[]): Promise<number> {
+    return this.#save(tokens, SAVE_TOKENS);
+  }
+
+  /**
+   * {@link TokenStore.saveTokensOnce}: the ledger is the set `P seeded`, written by the
+   * same scripts as the tokens, in one `MULTI`.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  saveTokensOnce(tokens: readonly StoredToken[]): Promise<number> {
+    return this.#save(tokens, SAVE_TOKENS_ONCE);
+  }
+
+  async #save(tokens: readonly StoredToken[], script: string): Promise<number> {
     if (tokens.length === 0) return 0;
     const multi = this.redis.multi();
     for (let i = 0; i < tokens.length; i += this.#saveChunk) {
@@ -331,7 +346,7 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
           present(token.sub),
         );
       }
-      multi.eval(SAVE_TOKENS, 0, ...args);
+      multi.eval(script, 0, ...args);
     }
     const results = await multi.exec();
     if (!results) throw new Error('the Redis transaction was aborted');

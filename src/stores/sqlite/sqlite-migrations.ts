@@ -71,4 +71,14 @@ CREATE TABLE revokit_assertions (
 CREATE INDEX revokit_assertions_expires_at ON revokit_assertions (expires_at);
 `,
   },
+  {
+    // Version 5: the ledger of the ids a seed stored (saveTokensOnce). purge never empties
+    // it, so a seed applied at every start cannot bring back a token purge deleted.
+    version: 5,
+    sql: `
+CREATE TABLE revokit_seeded (
+  id TEXT PRIMARY KEY NOT NULL
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -249,6 +249,17 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
     return this.#s.saveTokens.immediate(tokens);
   }
 
+  /**
+   * {@link TokenStore.saveTokensOnce}: the ledger is the `revokit_seeded` table, written in
+   * the same transaction as the tokens.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  saveTokensOnce(tokens: readonly StoredToken[]): number {
+    if (tokens.length === 0) return 0;
+    return this.#s.saveTokensOnce.immediate(tokens);
+  }
+
   /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   revokeWhere(filter: RevokeFilter, at: number): number {
     assertFilter(filter);
@@ -374,6 +385,25 @@ function prepare(db: Database) {
      WHERE revokit_assertions.expires_at <= ?`,
   );
   const purgeAssertions = db.prepare('DELETE FROM revokit_assertions WHERE expires_at <= ?');
+  const seed = db.prepare('INSERT OR IGNORE INTO revokit_seeded (id) VALUES (?)');
+  const insert = (tokens: readonly StoredToken[]): number => {
+    let inserted = 0;
+    for (const token of tokens) {
+      inserted += insertToken.run(
+        token.id,
+        token.type,
+        token.clientId,
+        token.grantId,
+        wholeSeconds(token.issuedAt),
+        wholeSeconds(token.expiresAt),
+        wholeSeconds(token.revokedAt),
+        token.grantId,
+        token.scope ?? null,
+        token.sub ?? null,
+      ).changes;
+    }
+    return inserted;
+  };
   const getClient = db.prepare(
     `SELECT ${CLIENT_COLUMNS.join(', ')} FROM revokit_clients WHERE client_id = ?`,
   );
@@ -413,24 +443,10 @@ function prepare(db: Database) {
       if (markGrant.run(grantId, at).changes === 0) return 0;
       return count ? (countLive.get(grantId) as number) : 1;
     }),
-    saveTokens: db.transaction((tokens: readonly StoredToken[]): number => {
-      let inserted = 0;
-      for (const token of tokens) {
-        inserted += insertToken.run(
-          token.id,
-          token.type,
-          token.clientId,
-          token.grantId,
-          wholeSeconds(token.issuedAt),
-          wholeSeconds(token.expiresAt),
-          wholeSeconds(token.revokedAt),
-          token.grantId,
-          token.scope ?? null,
-          token.sub ?? null,
-        ).changes;
-      }
-      return inserted;
-    }),
+    saveTokens: db.transaction((tokens: readonly StoredToken[]): number => insert(tokens)),
+    saveTokensOnce: db.transaction((tokens: readonly StoredToken[]): number =>
+      insert(tokens.filter((token) => seed.run(token.id).changes === 1)),
+    ),
     saveClient: db.transaction((client: Client): SaveClientResult => {
       const row = getClient.get(client.clientId) as Record<string, unknown> | undefined;
       if (row && storedIsSame(row, client)) return 'unchanged';
