@@ -88,6 +88,7 @@ export { Endpoint } from './server/endpoint.js';
 export type { ErrorEvent, ResponseEvent, RevokedEvent, ServerEvents } from './server/events.js';
 export { findTokenByValue } from './stores/find-token-by-value.js';
 export { MemoryTokenStore } from './stores/memory/memory-token-store.js';
+export { checkTokens } from './stores/token-record.js';
 export type {
   Awaitable,
   ConditionalRevocation,

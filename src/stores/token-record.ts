@@ -1,4 +1,4 @@
-import type { TokenType } from '../tokens/token.js';
+import { TOKEN_TYPES, type TokenType } from '../tokens/token.js';
 import type { StoredToken } from './token-store.js';
 
 /**
@@ -50,4 +50,40 @@ export function tokenFromRow(id: string, row: TokenRow): StoredToken {
  */
 export function wholeSeconds(value: number | undefined): number | null {
   return value == null ? null : Math.floor(value);
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
+const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * Throws a `TypeError` naming the first token no store can hold: an id, client or grant
+ * that is not a non-empty string, a type other than the two RFC 7009 §2.1 names, a time
+ * that is not a finite number, a scope or subject that is not a string. Every built-in
+ * store calls it before it writes, so a call from plain JavaScript is refused the same way
+ * by all four and changes nothing, where a column constraint would have caught some of it
+ * in one store and none of it in another.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export function checkTokens(tokens: readonly StoredToken[]): void {
+  tokens.forEach((token, i) => {
+    const problem = (field: string, expected: string) =>
+      new TypeError(`saveTokens: tokens[${i}].${field} must be ${expected}`);
+    if (typeof token !== 'object' || token === null) throw problem('', 'an object');
+    for (const field of ['id', 'clientId', 'grantId'] as const) {
+      if (!isText(token[field])) throw problem(field, 'a non-empty string');
+    }
+    if (!TOKEN_TYPES.includes(token.type)) throw problem('type', TOKEN_TYPES.join(' or '));
+    if (!isTime(token.issuedAt)) throw problem('issuedAt', 'a number of seconds');
+    for (const field of ['expiresAt', 'revokedAt'] as const) {
+      if (token[field] != null && !isTime(token[field])) {
+        throw problem(field, 'a number of seconds, or absent');
+      }
+    }
+    for (const field of ['scope', 'sub'] as const) {
+      if (token[field] != null && typeof token[field] !== 'string') {
+        throw problem(field, 'a string, or absent');
+      }
+    }
+  });
 }

@@ -563,6 +563,41 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
       });
     });
 
+    describe('issue #3 "one small interface": every store refuses a token it cannot hold, the same way', () => {
+      const good = async (): Promise<StoredToken> => ({
+        id: await digest('ok'),
+        type: 'access_token',
+        clientId: uid('client'),
+        grantId: uid('grant'),
+        issuedAt: now(),
+        expiresAt: now() + 3600,
+      });
+      const cases: [string, (token: StoredToken) => unknown, RegExp][] = [
+        ['without grantId', ({ grantId: _, ...rest }) => rest, /tokens\[1\]\.grantId/],
+        ['with an empty id', (token) => ({ ...token, id: '' }), /tokens\[1\]\.id/],
+        ['without clientId', ({ clientId: _, ...rest }) => rest, /tokens\[1\]\.clientId/],
+        ['of an unknown type', (token) => ({ ...token, type: 'id_token' }), /tokens\[1\]\.type/],
+        ['with issuedAt a string', (token) => ({ ...token, issuedAt: '1' }), /issuedAt/],
+        ['with expiresAt NaN', (token) => ({ ...token, expiresAt: Number.NaN }), /expiresAt/],
+        ['with a numeric scope', (token) => ({ ...token, scope: 7 }), /scope/],
+      ];
+      for (const [name, spoil, pattern] of cases) {
+        it(`saveTokens and saveTokensOnce refuse a token ${name} (TypeError), and store none of the batch`, async () => {
+          for (const method of ['saveTokens', 'saveTokensOnce'] as const) {
+            const first = await good();
+            const bad = spoil(await good()) as StoredToken;
+            await assert.rejects(
+              async () => store[method]!([first, bad]),
+              (error: Error) => error instanceof TypeError && pattern.test(error.message),
+            );
+            assert.equal(await store.findToken(first.id), undefined, `${method} stored part of it`);
+            // Refused before the ledger: the same token, made whole, is still stored.
+            assert.equal(await store[method]!([first]), 1);
+          }
+        });
+      }
+    });
+
     describe('issue #3 "Bulk revocation for operators"', () => {
       it('by client: every token of the client, across grants, and nothing else', async () => {
         assert.ok(store.revokeWhere, 'the store implements revokeWhere');

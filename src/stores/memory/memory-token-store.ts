@@ -1,4 +1,5 @@
 import { MemoryReplayCache, type ReplayCache } from '../../client-auth/jti-cache.js';
+import { checkTokens } from '../token-record.js';
 import {
   assertFilter,
   type ConditionalRevocation,
@@ -74,6 +75,11 @@ export class MemoryTokenStore implements ReplayCache, TokenStore {
 
   /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   saveTokens(tokens: readonly StoredToken[]): number {
+    checkTokens(tokens);
+    return this.#insert(tokens);
+  }
+
+  #insert(tokens: readonly StoredToken[]): number {
     let inserted = 0;
     for (const token of tokens) {
       if (this.#tokens.has(token.id)) continue;
@@ -99,9 +105,10 @@ export class MemoryTokenStore implements ReplayCache, TokenStore {
 
   /** {@link TokenStore.saveTokensOnce}: the ledger is a set of ids that `purge` never empties. */
   saveTokensOnce(tokens: readonly StoredToken[]): number {
+    checkTokens(tokens);
     const fresh = tokens.filter((token) => !this.#seeded.has(token.id));
     for (const token of fresh) this.#seeded.add(token.id);
-    return this.saveTokens(fresh);
+    return this.#insert(fresh);
   }
 
   revokeWhere(filter: RevokeFilter, at: number): number {

@@ -4,7 +4,13 @@ import type { SaveClientResult, WritableClientStore } from '../../client-auth/cl
 import type { ReplayCache } from '../../client-auth/jti-cache.js';
 import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
-import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
+import {
+  checkTokens,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  tokenFromRow,
+  wholeSeconds,
+} from '../token-record.js';
 import {
   assertFilter,
   type ConditionalRevocation,
@@ -472,6 +478,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
   async saveTokens(tokens: readonly StoredToken[]): Promise<number> {
+    checkTokens(tokens);
     if (tokens.length === 0) return 0;
     if (tokens.length <= this.#insertChunk) {
       return (await this.pool.query({ ...SAVE_TOKENS, values: columnsOf(tokens) })).rowCount ?? 0;
@@ -490,6 +497,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
    */
   async saveTokensOnce(tokens: readonly StoredToken[]): Promise<number> {
+    checkTokens(tokens);
     if (tokens.length === 0) return 0;
     const sorted = [...tokens].sort((a, b) =>
       a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0,

@@ -6,7 +6,7 @@ import type { ReplayCache } from '../../client-auth/jti-cache.js';
 import type { TokenType } from '../../tokens/token.js';
 import { CLIENT_COLUMNS, clientFromRecord, clientToRecord } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
-import { wholeSeconds } from '../token-record.js';
+import { checkTokens, wholeSeconds } from '../token-record.js';
 import {
   assertFilter,
   type ConditionalRevocation,
@@ -329,6 +329,7 @@ export class RedisTokenStore implements ReplayCache, TokenStore, WritableClientS
   }
 
   async #save(tokens: readonly StoredToken[], script: string): Promise<number> {
+    checkTokens(tokens);
     if (tokens.length === 0) return 0;
     const multi = this.redis.multi();
     for (let i = 0; i < tokens.length; i += this.#saveChunk) {

@@ -13,7 +13,13 @@ import {
   clientToRecord,
 } from '../client-record.js';
 import { SchemaVersionError } from '../schema-version-error.js';
-import { TOKEN_COLUMNS, type TokenRow, tokenFromRow, wholeSeconds } from '../token-record.js';
+import {
+  checkTokens,
+  TOKEN_COLUMNS,
+  type TokenRow,
+  tokenFromRow,
+  wholeSeconds,
+} from '../token-record.js';
 import {
   assertFilter,
   type ConditionalRevocation,
@@ -245,6 +251,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
   saveTokens(tokens: readonly StoredToken[]): number {
+    checkTokens(tokens);
     if (tokens.length === 0) return 0;
     return this.#s.saveTokens.immediate(tokens);
   }
@@ -256,6 +263,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
    */
   saveTokensOnce(tokens: readonly StoredToken[]): number {
+    checkTokens(tokens);
     if (tokens.length === 0) return 0;
     return this.#s.saveTokensOnce.immediate(tokens);
   }
