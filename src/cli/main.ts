@@ -32,7 +32,8 @@ Options of serve:
   --host HOST                 address to listen on (default 127.0.0.1)
   --port PORT                 port to listen on (default 8080; 0 picks a free one)
   --seed FILE                 JSON file of clients and tokens to load at start
-                              (idempotent: nothing is added twice or un-revoked)
+                              (idempotent: a token is stored once, ever, even
+                              once purged; nothing is un-revoked)
   --store URL                 token and client store (default ${DEFAULT_STORE})
   --issuer URL                RFC 8414 issuer (default http://HOST:PORT)
   --cors-origin ORIGIN        allow browser calls from ORIGIN (repeatable)

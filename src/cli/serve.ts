@@ -80,8 +80,9 @@ export async function serve(options: ServeOptions, logger: Logger): Promise<Runn
 
 /**
  * Loads a seed into the stores, idempotently: a client or token already stored is not
- * added twice, a revoked token is never un-revoked, and a seeded client that differs from
- * the stored one replaces it with a warning naming it (never its secret).
+ * added twice, a token is stored once in the store's life (even once purged), a revoked
+ * token is never un-revoked, and a seeded client that differs from the stored one
+ * replaces it with a warning naming it (never its secret).
  *
  * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
  */

@@ -20,6 +20,7 @@ const JWT_METHODS = ['private_key_jwt', 'client_secret_jwt'];
  * same 401 `invalid_client`, so an unknown client and a wrong secret look alike.
  *
  * @param lookup - runs the client store call, mapping its failures to 503
+ * @param publicClients - whether `none` is tried when no credentials are present
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
@@ -29,6 +30,7 @@ export async function authenticateClient(
   clients: ClientStore,
   endpoint: string,
   lookup: (clientId: string) => Awaitable<Client | undefined> = (id) => clients.getClient(id),
+  publicClients = true,
 ): Promise<AuthenticatedClient> {
   let method: string | undefined;
   let credentials: ClientCredentials | undefined;
@@ -60,7 +62,7 @@ export async function authenticateClient(
   if (assertionUnclaimed) {
     throw new InvalidClientError('client assertions are not supported by this server');
   }
-  if (!credentials && !assertion) {
+  if (!credentials && !assertion && publicClients) {
     const none = methods.get('none');
     credentials = none?.(input);
     if (credentials) method = 'none';

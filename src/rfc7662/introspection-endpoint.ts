@@ -17,6 +17,16 @@ export interface IntrospectionEndpointOptions {
    * with `resource_server: true`. `'any-client'`: every authenticated client.
    */
   readonly foreignTokens?: 'inactive' | 'resource-servers' | 'any-client';
+  /**
+   * Whether a public client, one that authenticates with `none`, may introspect.
+   * `'refuse'` (default): no. RFC 7662 §2.1 requires the endpoint to authorize its callers,
+   * and a public `client_id` authorizes nobody: anyone may send it. Such a request answers
+   * 401 `invalid_client`, as one without credentials, and `none` is left out of
+   * `introspection_endpoint_auth_methods_supported`. `'own-tokens'`: a public client
+   * learns of its own tokens only, whatever `foreignTokens` says; any other token answers
+   * `{"active": false}`.
+   */
+  readonly publicClients?: 'refuse' | 'own-tokens';
 }
 
 /**
@@ -54,7 +64,10 @@ export abstract class IntrospectionEndpoint<
 
   constructor(options: IntrospectionEndpointOptions = {}) {
     super();
-    this.options = { foreignTokens: options.foreignTokens ?? 'inactive' };
+    this.options = {
+      foreignTokens: options.foreignTokens ?? 'inactive',
+      publicClients: options.publicClients ?? 'refuse',
+    };
   }
 
   /**
@@ -105,6 +118,11 @@ export abstract class IntrospectionEndpoint<
     return claims;
   }
 
+  /** `false` unless {@link IntrospectionEndpointOptions.publicClients} is `'own-tokens'`. */
+  override get acceptsPublicClients(): boolean {
+    return this.options.publicClients === 'own-tokens';
+  }
+
   protected async process(request: EndpointRequest, state: HandleState): Promise<EndpointResponse> {
     const params = await this.parse(request);
     const { client, method } = await this.authenticateClient(request, params);
@@ -115,8 +133,8 @@ export abstract class IntrospectionEndpoint<
     );
     const found = isPromiseLike(lookup) ? await lookup : lookup;
     if (!found || !isActive(found)) return this.ok(INACTIVE);
-    // Whatever the policy, a client that proved nothing (`none`) learns of its own tokens
-    // only: its client_id is public, so anyone could send it (RFC 7662 §4, token scanning).
+    // Let in by `publicClients: 'own-tokens'`, a client that proved nothing (`none`) learns
+    // of its own tokens only: its client_id is public, so anyone could send it (RFC 7662 §4).
     if (found.clientId !== client.clientId && method === 'none') return this.ok(INACTIVE);
     if (!this.canIntrospect(found, client)) return this.ok(INACTIVE);
     return this.ok(this.introspectToken(found));

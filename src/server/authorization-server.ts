@@ -351,9 +351,13 @@ export class AuthorizationServer {
     };
     for (const name of ['revocation', 'introspection']) {
       const path = this.options.paths[name];
-      if (!this.#endpoints.has(name) || !path) continue;
+      const endpoint = this.#endpoints.get(name);
+      if (!endpoint || !path) continue;
       metadata[`${name}_endpoint`] = issuer + path;
-      metadata[`${name}_endpoint_auth_methods_supported`] = methods;
+      metadata[`${name}_endpoint_auth_methods_supported`] =
+        (endpoint as { acceptsPublicClients?: boolean }).acceptsPublicClients === false
+          ? methods.filter((method) => method !== 'none')
+          : methods;
       if (methods.includes('private_key_jwt')) {
         metadata[`${name}_endpoint_auth_signing_alg_values_supported`] = [...ASSERTION_ALGORITHMS];
       }

@@ -123,7 +123,18 @@ export abstract class ClientEndpoint extends Endpoint {
       server.clients,
       this.name,
       (clientId) => server.callStore(this.name, () => server.clients.getClient(clientId)),
+      this.acceptsPublicClients,
     );
+  }
+
+  /**
+   * Whether a client may authenticate with `none` here. When not, such a request answers
+   * as one without credentials (401 `invalid_client`), and the metadata leaves `none` out.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.1
+   */
+  get acceptsPublicClients(): boolean {
+    return true;
   }
 
   /** One function for every request: the `callStore` client authentication methods get. */

@@ -7,6 +7,7 @@ import { MemoryClientStore } from '../../src/client-auth/client-store.js';
 import { createRevocationEndpoint } from '../../src/rfc7009/create-revocation-endpoint.js';
 import type { RevocationEndpointOptions } from '../../src/rfc7009/revocation-endpoint.js';
 import { createIntrospectionEndpoint } from '../../src/rfc7662/create-introspection-endpoint.js';
+import type { IntrospectionEndpointOptions } from '../../src/rfc7662/introspection-endpoint.js';
 import {
   AuthorizationServer,
   type AuthorizationServerOptions,
@@ -58,6 +59,7 @@ export interface EndpointSuiteOptions {
 type Config = {
   server?: Omit<AuthorizationServerOptions, 'clients'>;
   revocation?: RevocationEndpointOptions;
+  introspection?: IntrospectionEndpointOptions;
 };
 
 const CONFIGS = {
@@ -66,6 +68,7 @@ const CONFIGS = {
   ignoreForeign: { revocation: { foreignToken: 'ignore' } },
   withRefresh: { revocation: { revokeRefreshWithAccess: true } },
   refreshOnly: { revocation: { tokenTypes: ['refresh_token'] } },
+  publicIntrospection: { introspection: { publicClients: 'own-tokens' } },
 } satisfies Record<string, Config>;
 
 type ConfigName = keyof typeof CONFIGS;
@@ -129,7 +132,10 @@ async function startEnv(mount: Mount, config: Config, options: EndpointSuiteOpti
   const server = new AuthorizationServer({ clients, storeTimeout: 300, ...config.server });
   server.registerEndpoint(createRevocationEndpoint(store, config.revocation));
   server.registerEndpoint(
-    createIntrospectionEndpoint(store, { foreignTokens: 'resource-servers' }),
+    createIntrospectionEndpoint(store, {
+      foreignTokens: 'resource-servers',
+      ...config.introspection,
+    }),
   );
   const events: RevokedEvent[] = [];
   server.on('revoked', (event) => events.push(event));
@@ -1165,8 +1171,25 @@ export function runEndpointSuite(
         });
         assert.deepEqual(after.json, { active: false });
       });
-      it("a public client never learns of another client's token, even one stored as a resource server (RFC 7662 §4; clarification: introspection by public clients)", async () => {
+      it('a public client may not introspect, by default: 401 invalid_client, as without credentials (RFC 7662 §2.1 MUST authorize; clarification: introspection by public clients)', async () => {
         const e = await env();
+        const own = await e.grant('spa');
+        const res = await e.introspect(form({ token: own.access, client_id: 'spa' }), {
+          authorization: '',
+        });
+        assert.equal(res.status, 401);
+        assert.equal((res.json as { error: string }).error, 'invalid_client');
+        assertNoStore(res);
+        assert.equal(await e.revoked(own.access), false, 'nothing was revoked');
+        const metadata = (await e.send({ method: 'GET', path: METADATA })).json as Record<
+          string,
+          string[]
+        >;
+        assert.ok(!metadata.introspection_endpoint_auth_methods_supported?.includes('none'));
+        assert.ok(metadata.revocation_endpoint_auth_methods_supported?.includes('none'));
+      });
+      it("with publicClients: 'own-tokens', a public client learns of its own tokens only, even one stored as a resource server (RFC 7662 §4; clarification: introspection by public clients)", async () => {
+        const e = await env('publicIntrospection');
         // Past clientFromMetadata, which refuses it: as a store could hold it.
         await e.clients.saveClient({
           clientId: 'public-rs',
