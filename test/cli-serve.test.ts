@@ -520,6 +520,14 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     assert.match(help.stdout, /^Usage: revokit <command>/);
   });
 
+  it('serve --retention with a store other than Redis exits 2 rather than do nothing (new-user audit finding)', async () => {
+    for (const store of [[], ['--store', 'memory:'], ['--store', 'sqlite:./x.db']]) {
+      const stderr = await serveRefused([...store, '--retention', '60']);
+      assert.match(stderr, /--retention of serve is for a redis:\/\/ store/);
+      assert.match(stderr, /revokit purge --retention/);
+    }
+  });
+
   it('bad options exit 2 with usage', async () => {
     for (const args of [['serve', '--port', 'eighty'], ['serve', '--nope'], ['frobnicate']]) {
       const { code, stderr } = await runCli(args);

@@ -127,6 +127,12 @@ async function main(argv: string[]): Promise<number> {
     const problem = originProblem(origin);
     if (problem) throw new CliError(`--cors-origin: ${problem}`);
   }
+  // Only Redis keeps ended tokens for a set time; elsewhere the option would do nothing.
+  if (values.retention !== undefined && !/^rediss?:/i.test(store)) {
+    throw new CliError(
+      '--retention of serve is for a redis:// store; with other stores, ended tokens stay until revokit purge --retention SECONDS',
+    );
+  }
   const foreignToken = values['foreign-token'];
   if (foreignToken !== 'refuse' && foreignToken !== 'ignore') {
     throw new CliError(`--foreign-token must be refuse or ignore, not "${foreignToken}"`);
