@@ -456,6 +456,16 @@ export function runEndpointSuite(
         assertRevoked200(res);
         assert.equal(await e.revoked(grant.access), true);
       });
+      it('the charset parameter is not read: the form is UTF-8 (RFC 6749 Appendix B; clarification: row 3, charset)', async () => {
+        const e = await env();
+        const grant = await e.grant();
+        const latin1 = { 'content-type': `${FORM}; charset=ISO-8859-1` };
+        // é in ISO-8859-1 is not UTF-8: refused, not read as another token.
+        assertError(await e.revoke(`token=${grant.access}%E9`, latin1), 400, 'invalid_request');
+        await assertIntact(e, grant);
+        assertRevoked200(await e.revoke(form({ token: grant.access }), latin1));
+        assert.equal(await e.revoked(grant.access), true);
+      });
     });
 
     describe('contract row 4: credentials in the query string (RFC 6749 §2.3.1, RFC 6750 §5.3)', () => {
