@@ -516,6 +516,20 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         assert.equal(await store.findToken(oldRefresh!.id), undefined, 'the refresh token went');
         for (const kept of recent.tokens) assert.ok(await store.findToken(kept.id));
       });
+      it('after a purge took some of its tokens, revoking the grant still revokes the rest (RFC 7009 §2.1 cascade)', async () => {
+        const t = now();
+        const grant = await makeGrant({ expiresIn: 7200, generations: 3 });
+        const expired = grant.tokens.map((token, i) =>
+          i === 0 ? { ...token, expiresAt: t - 3000 } : token,
+        );
+        await store.saveTokens(expired);
+        await store.purge!({ expiredBefore: t - 1000 });
+        assert.equal(await store.findToken(expired[0]!.id), undefined, 'the expired token went');
+        assert.equal(await store.revokeGrant(grant.grantId, t), expired.length - 1);
+        for (const token of expired.slice(1)) {
+          assert.equal(isActive((await store.findToken(token.id))!), false);
+        }
+      });
       it('a purged grant can be revoked again without error', async () => {
         const grant = await makeGrant({ expiresIn: -2000 });
         await store.saveTokens(grant.tokens);
