@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { seedTokens } from '../src/cli/seed.js';
 import { sha256 } from '../src/crypto/digest.js';
+import { InvalidRequestError } from '../src/errors/oauth-error.js';
 import { hasUserinfo } from '../src/http/endpoint-request.js';
+import { type FormParams, parseForm } from '../src/http/form.js';
 import {
   AuthorizationServer,
   type AuthorizationServerOptions,
@@ -639,5 +642,59 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
     const res = await post(createRevocationEndpoint(store), 'token=at-app');
     assert.equal(res.status, 503);
     assert.equal(revoked('at-app'), false);
+  });
+});
+
+describe('issue #5: parseForm reads a form as URLSearchParams does (RFC 6749 §3.2, WHATWG URL application/x-www-form-urlencoded)', () => {
+  /** What parseForm must answer, derived from URLSearchParams alone. */
+  function expected(body: string): Map<string, string> | 'refused' {
+    const values = new Map<string, string>();
+    for (const [name, value] of new URLSearchParams(body)) {
+      if (values.has(name) || `${name}${value}`.includes('\uFFFD')) return 'refused';
+      values.set(name, value);
+    }
+    return values;
+  }
+  it('10,000 random bodies: the same parameters, and a refusal exactly where one is due', () => {
+    const pieces = [
+      'token',
+      'a',
+      '=',
+      '&',
+      '&&',
+      '%',
+      '%41',
+      '%FF',
+      '%e9',
+      '+',
+      ' ',
+      'é',
+      '\uFFFD',
+      'x=1',
+      '\r\n',
+      '\u0000',
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 12 }), (parts) => {
+        const body = parts.join('');
+        const want = expected(body);
+        let got: ReturnType<typeof parseForm> | 'refused';
+        try {
+          got = parseForm(body);
+        } catch (error) {
+          assert.ok(error instanceof InvalidRequestError);
+          got = 'refused';
+        }
+        if (want === 'refused') return assert.equal(got, 'refused', body);
+        assert.notEqual(got, 'refused', body);
+        for (const [name, value] of want) {
+          assert.equal((got as FormParams).get(name), value === '' ? undefined : value, body);
+        }
+        for (const name of ['token', 'a', 'x', 'b']) {
+          if (!want.has(name)) assert.equal((got as FormParams).get(name), undefined, body);
+        }
+      }),
+      { numRuns: 10_000 },
+    );
   });
 });
