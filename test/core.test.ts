@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { seedTokens } from '../src/cli/seed.js';
+import { clientSecretBasic } from '../src/client-auth/client-secret-basic.js';
 import { sha256 } from '../src/crypto/digest.js';
 import { InvalidRequestError } from '../src/errors/oauth-error.js';
 import { hasUserinfo } from '../src/http/endpoint-request.js';
@@ -697,4 +698,20 @@ describe('issue #5: parseForm reads a form as URLSearchParams does (RFC 6749 §3
       { numRuns: 10_000 },
     );
   });
+});
+
+describe('client_secret_basic refuses base64 whose padding bits are set (RFC 4648 §3.5; RFC 6749 §2.3.1)', () => {
+  for (const [encoded, ok] of [
+    ['YTpi', true], // a:b, no padding
+    ['YWI6Yw==', true], // ab:c
+    ['YWJjOmQ=', true], // abc:d
+    ['YWI6Yx==', false], // the same bytes as ab:c, with bits the padding drops
+    ['YWJjOmR=', false], // the same bytes as abc:d, likewise
+  ] as const) {
+    it(`${encoded}: ${ok ? 'decoded' : 'refused as malformed'}`, () => {
+      const read = () => clientSecretBasic({ authorization: `Basic ${encoded}` } as never);
+      if (ok) assert.equal(read()?.clientId, atob(encoded).split(':')[0]);
+      else assert.throws(read, (error: Error) => /malformed Basic/.test(error.message));
+    });
+  }
 });

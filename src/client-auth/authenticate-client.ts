@@ -11,6 +11,11 @@ export interface AuthenticatedClient {
   readonly method: string;
 }
 
+/** The `WWW-Authenticate` of a failed authentication, built only when one fails. */
+function challengeHeaders(credentials: ClientCredentials): Record<string, string> | undefined {
+  return credentials.challenge ? { 'www-authenticate': credentials.challenge } : undefined;
+}
+
 const JWT_METHODS = ['private_key_jwt', 'client_secret_jwt'];
 
 /**
@@ -69,15 +74,12 @@ export async function authenticateClient(
   }
   if (!credentials || !method) throw new InvalidClientError('client authentication is required');
 
-  const challengeHeaders = credentials.challenge
-    ? { 'www-authenticate': credentials.challenge }
-    : undefined;
   const bodyClientId = input.params.get('client_id');
   if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
     throw new InvalidRequestError('client_id does not match the authenticated client');
   }
   if (credentials.clientId === '') {
-    throw new InvalidClientError(undefined, { headers: challengeHeaders });
+    throw new InvalidClientError(undefined, { headers: challengeHeaders(credentials) });
   }
 
   const found = lookup(credentials.clientId);
@@ -85,7 +87,7 @@ export async function authenticateClient(
   const verifying = credentials.verify(client);
   const verified = isPromiseLike(verifying) ? await verifying : verifying;
   if (!client || !verified || authMethodFor(client, endpoint) !== method) {
-    throw new InvalidClientError(undefined, { headers: challengeHeaders });
+    throw new InvalidClientError(undefined, { headers: challengeHeaders(credentials) });
   }
   return { client, method };
 }
