@@ -240,19 +240,22 @@ export class AuthorizationServer {
    * Answers a runtime-neutral request with the endpoint named `name`. Never rejects for a
    * request's sake: whatever goes wrong becomes an RFC 6749 §5.2 answer.
    */
-  async handle(name: string, request: EndpointRequest): Promise<EndpointResponse> {
+  handle(name: string, request: EndpointRequest): Promise<EndpointResponse> {
     const endpoint = this.#endpoints.get(name);
-    if (!endpoint) throw new Error(`no endpoint is registered as "${name}"`);
+    if (!endpoint) return Promise.reject(new Error(`no endpoint is registered as "${name}"`));
     const logging = this.events.listens('response');
     const started = logging ? performance.now() : 0;
     const state: HandleState = {};
-    let response: EndpointResponse;
+    let pending: Promise<EndpointResponse>;
     try {
-      response = await endpoint.handle(request, state);
+      pending = endpoint.handle(request, state);
     } catch (error) {
-      response = this.renderError(error, name);
+      pending = Promise.reject(error);
     }
-    if (logging) {
+    // Chained, not awaited, as in ClientEndpoint.handle: no suspended frame a request.
+    const answered = pending.then(undefined, (error: unknown) => this.renderError(error, name));
+    if (!logging) return answered;
+    return answered.then((response) => {
       this.events.emit('response', {
         endpoint: name,
         method: request.method,
@@ -261,8 +264,8 @@ export class AuthorizationServer {
         clientId: state.clientId,
         durationMs: performance.now() - started,
       });
-    }
-    return response;
+      return response;
+    });
   }
 
   /**
