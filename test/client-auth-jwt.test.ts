@@ -144,6 +144,17 @@ describe('private_key_jwt client authentication (RFC 7523 §2.2, §3)', () => {
     await expectRefused(server, once);
   });
 
+  it('an assertion whose request failed a later row is used up all the same (clarification: row 6, replay; RFC 7523 §3)', async () => {
+    const server = await makeServer();
+    const once = await assertion();
+    const grant = await issueGrant(store, 'jwt');
+    const { token: _, ...noToken } = jwtFields(grant.access, once);
+    const failed = await revoke(server, noToken);
+    assert.equal(failed.status, 400, 'row 8: the token is missing');
+    assert.equal(await isRevoked(store, grant.access), false, 'nothing was revoked');
+    await expectRefused(server, once);
+  });
+
   it('a replay just past exp, within the clock skew still accepted, is refused (RFC 7523 §3: jti used once)', async () => {
     const server = await makeServer();
     const now = Math.floor(Date.now() / 1000);
