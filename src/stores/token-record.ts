@@ -58,7 +58,9 @@ const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(
 /**
  * Throws a `TypeError` naming the first token no store can hold: an id, client or grant
  * that is not a non-empty string, a type other than the two RFC 7009 §2.1 names, a time
- * that is not a finite number, a scope or subject that is not a string. Every built-in
+ * that is not a finite number, a scope or subject that is not a string, or a grant given
+ * to two clients in the one call (a grant is one client's; across calls the caller keeps
+ * it so). Every built-in
  * store calls it before it writes, so a call from plain JavaScript is refused the same way
  * by all four and changes nothing, where a column constraint would have caught some of it
  * in one store and none of it in another.
@@ -66,6 +68,8 @@ const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
 export function checkTokens(tokens: readonly StoredToken[]): void {
+  // A grant is one client's: shared, one client's refresh token would revoke the other's.
+  const owners = new Map<string, string>();
   tokens.forEach((token, i) => {
     const problem = (field: string, expected: string) =>
       new TypeError(`saveTokens: tokens[${i}].${field} must be ${expected}`);
@@ -85,5 +89,12 @@ export function checkTokens(tokens: readonly StoredToken[]): void {
         throw problem(field, 'a string, or absent');
       }
     }
+    const owner = owners.get(token.grantId) ?? token.clientId;
+    if (owner !== token.clientId) {
+      throw new TypeError(
+        `saveTokens: tokens[${i}].grantId names a grant of client ${JSON.stringify(owner)}; a grant is one client's`,
+      );
+    }
+    owners.set(token.grantId, owner);
   });
 }

@@ -595,6 +595,16 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         ['with expiresAt NaN', (token) => ({ ...token, expiresAt: Number.NaN }), /expiresAt/],
         ['with a numeric scope', (token) => ({ ...token, scope: 7 }), /scope/],
       ];
+      it('saveTokens refuses one grant given to two clients in one call, storing none (RFC 7009 §2.1: a cascade stays in one client)', async () => {
+        const first = await good();
+        const second = { ...(await good()), grantId: first.grantId };
+        await assert.rejects(
+          async () => store.saveTokens([first, second]),
+          (error: Error) =>
+            error instanceof TypeError && /tokens\[1\]\.grantId/.test(error.message),
+        );
+        assert.equal(await store.findToken(first.id), undefined);
+      });
       for (const [name, spoil, pattern] of cases) {
         it(`saveTokens and saveTokensOnce refuse a token ${name} (TypeError), and store none of the batch`, async () => {
           for (const method of ['saveTokens', 'saveTokensOnce'] as const) {
