@@ -31,11 +31,15 @@ export interface WritableClientStore extends ClientStore {
 export function sameClient(a: Client, b: Client): boolean {
   return (
     a.clientId === b.clientId &&
-    a.clientSecretDigest === b.clientSecretDigest &&
+    // An empty string reads as absent wherever revokit reads these (authMethodFor), and
+    // the stores keep it as NULL: compared the same way, saving it again is `unchanged`.
+    (a.clientSecretDigest || undefined) === (b.clientSecretDigest || undefined) &&
     (a.clientSecretExpiresAt ?? 0) === (b.clientSecretExpiresAt ?? 0) &&
     a.tokenEndpointAuthMethod === b.tokenEndpointAuthMethod &&
-    a.revocationEndpointAuthMethod === b.revocationEndpointAuthMethod &&
-    a.introspectionEndpointAuthMethod === b.introspectionEndpointAuthMethod &&
+    (a.revocationEndpointAuthMethod || undefined) ===
+      (b.revocationEndpointAuthMethod || undefined) &&
+    (a.introspectionEndpointAuthMethod || undefined) ===
+      (b.introspectionEndpointAuthMethod || undefined) &&
     (a.resourceServer ?? false) === (b.resourceServer ?? false) &&
     JSON.stringify(a.jwks ?? null) === JSON.stringify(b.jwks ?? null)
   );

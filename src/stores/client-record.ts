@@ -60,11 +60,12 @@ export class ClientRecordError extends Error {
 export function clientToRecord(client: Client): ClientRecord {
   return {
     client_id: client.clientId,
-    client_secret_digest: client.clientSecretDigest ?? null,
+    // '' as NULL: it reads back as absent (clientFromRecord), as revokit reads it anyway.
+    client_secret_digest: client.clientSecretDigest || null,
     client_secret_expires_at: client.clientSecretExpiresAt ?? null,
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
-    revocation_endpoint_auth_method: client.revocationEndpointAuthMethod ?? null,
-    introspection_endpoint_auth_method: client.introspectionEndpointAuthMethod ?? null,
+    revocation_endpoint_auth_method: client.revocationEndpointAuthMethod || null,
+    introspection_endpoint_auth_method: client.introspectionEndpointAuthMethod || null,
     resource_server: client.resourceServer ?? false,
     jwks: client.jwks === undefined ? null : JSON.stringify(client.jwks),
   };

@@ -852,6 +852,20 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         const found = await sut.clients.getClient(id);
         assert.ok(found && sameClient(found, c));
       });
+      it('an empty per-endpoint method reads as absent, as everywhere, so saving it again is unchanged (RFC 7591 §2)', async () => {
+        assert.ok(sut.clients, 'every revokit store keeps clients');
+        const c: Client = {
+          ...client(uid('client'), await sha256('s3cret')),
+          revocationEndpointAuthMethod: '',
+          introspectionEndpointAuthMethod: '',
+        };
+        assert.equal(await sut.clients.saveClient(c), 'inserted');
+        assert.equal(await sut.clients.saveClient({ ...c }), 'unchanged');
+        assert.equal(
+          await sut.clients.saveClient({ ...c, revocationEndpointAuthMethod: undefined }),
+          'unchanged',
+        );
+      });
       it('a changed secret is reported as updated, and the new digest wins', async () => {
         assert.ok(sut.clients, 'every revokit store keeps clients');
         const id = uid('client');
