@@ -60,10 +60,9 @@ const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(
  * that is not a non-empty string, a type other than the two RFC 7009 §2.1 names, a time
  * that is not a finite number, a scope or subject that is not a string, or a grant given
  * to two clients in the one call (a grant is one client's; across calls the caller keeps
- * it so). Every built-in
- * store calls it before it writes, so a call from plain JavaScript is refused the same way
- * by all four and changes nothing, where a column constraint would have caught some of it
- * in one store and none of it in another.
+ * it so). Every built-in store calls it before it writes, so a call from plain JavaScript
+ * is refused the same way by all four and changes nothing, where a column constraint
+ * would have caught some of it in one store and none of it in another.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
@@ -71,9 +70,11 @@ export function checkTokens(tokens: readonly StoredToken[]): void {
   // A grant is one client's: shared, one client's refresh token would revoke the other's.
   const owners = new Map<string, string>();
   tokens.forEach((token, i) => {
+    if (typeof token !== 'object' || token === null) {
+      throw new TypeError(`saveTokens: tokens[${i}] must be an object`);
+    }
     const problem = (field: string, expected: string) =>
       new TypeError(`saveTokens: tokens[${i}].${field} must be ${expected}`);
-    if (typeof token !== 'object' || token === null) throw problem('', 'an object');
     for (const field of ['id', 'clientId', 'grantId'] as const) {
       if (!isText(token[field])) throw problem(field, 'a non-empty string');
     }

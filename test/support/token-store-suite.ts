@@ -594,6 +594,7 @@ export function runTokenStoreSuite(name: string, options: TokenStoreSuiteOptions
         ['with issuedAt a string', (token) => ({ ...token, issuedAt: '1' }), /issuedAt/],
         ['with expiresAt NaN', (token) => ({ ...token, expiresAt: Number.NaN }), /expiresAt/],
         ['with a numeric scope', (token) => ({ ...token, scope: 7 }), /scope/],
+        ['that is not an object', () => null, /tokens\[1\] must be an object/],
       ];
       it('saveTokens refuses one grant given to two clients in one call, storing none (RFC 7009 §2.1: a cascade stays in one client)', async () => {
         const first = await good();

@@ -484,9 +484,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
       return (await this.pool.query({ ...SAVE_TOKENS, values: columnsOf(tokens) })).rowCount ?? 0;
     }
     // Grant order across chunks too, so two large saves lock grants in the same order.
-    const sorted = [...tokens].sort((a, b) =>
-      a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0,
-    );
+    const sorted = byGrant(tokens);
     return this.#transaction((client) => this.#insert(client, sorted));
   }
 
@@ -499,9 +497,7 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
   async saveTokensOnce(tokens: readonly StoredToken[]): Promise<number> {
     checkTokens(tokens);
     if (tokens.length === 0) return 0;
-    const sorted = [...tokens].sort((a, b) =>
-      a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0,
-    );
+    const sorted = byGrant(tokens);
     return this.#transaction(async (client) => {
       const { rows } = await client.query<{ id: string }>({
         ...SEED_LEDGER,
@@ -679,6 +675,11 @@ export class PostgresTokenStore implements ReplayCache, TokenStore, WritableClie
       throw error;
     }
   }
+}
+
+/** Tokens in grant order, so two large saves lock grants in the same order. */
+function byGrant(tokens: readonly StoredToken[]): StoredToken[] {
+  return [...tokens].sort((a, b) => (a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0));
 }
 
 function columnsOf(tokens: readonly StoredToken[]): unknown[][] {

@@ -43,12 +43,17 @@ local function index(set, id, ends)
   end
 end
 
+-- Marks a token known to exist unrevoked; without an expiry, it ends at its revocation.
+local function mark(key, at, retention, expires)
+  redis.call('HSET', key, 'r', at)
+  if not expires then redis.call('EXPIREAT', key, tonumber(at) + retention) end
+end
+
 local function revoke(key, at, retention)
   local t = redis.call('HMGET', key, 'ty', 'r', 'e')
   if not t[1] then return -1 end
   if t[2] then return 0 end
-  redis.call('HSET', key, 'r', at)
-  if not t[3] then redis.call('EXPIREAT', key, tonumber(at) + retention) end
+  mark(key, at, retention, t[3])
   return 1
 end
 `;
@@ -154,10 +159,9 @@ for i, key in ipairs(KEYS) do
   if t[1] and not t[6] and t[2] == c
       and string.find(' ' .. types .. ' ', ' ' .. t[1] .. ' ', 1, true)
       and (not t[5] or tonumber(t[5]) > tonumber(at)) then
-    -- revoke() without its own HMGET: the fields read above already say the token exists
-    -- and is unrevoked. At 10^6 tokens each read of a key cost Redis ~7 µs (issue #5).
-    redis.call('HSET', key, 'r', at)
-    if not t[5] then redis.call('EXPIREAT', key, tonumber(at) + retention) end
+    -- mark(), not revoke(): the fields read above already say the token exists and is
+    -- unrevoked, so it is not read a second time (issue #5).
+    mark(key, at, retention, t[5])
     n = 1
   end
   t[9] = n
