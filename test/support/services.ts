@@ -15,6 +15,12 @@ export interface Service {
   readonly port: number;
   /** Stops the server, keeping its data (for fault tests). */
   stop(): Promise<void>;
+  /**
+   * Stops it as a crash would, keeping its data: no session finishes its work or lets go
+   * of a lock on the way down (PostgreSQL's immediate shutdown, SIGQUIT, with recovery at
+   * the next start; SIGKILL for Redis).
+   */
+  crash(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
   /** Stops it for good and removes its data. */
@@ -160,6 +166,7 @@ export async function startPostgres(): Promise<Service> {
     start,
     // SIGINT is PostgreSQL's "fast" shutdown: sessions are cut, as when a server goes down.
     stop: () => stopChild(child, 'SIGINT'),
+    crash: () => stopChild(child, 'SIGQUIT'),
     async destroy() {
       await stopChild(child, 'SIGINT');
       rmSync(dir, { recursive: true, force: true });
@@ -241,6 +248,7 @@ export async function startRedis(): Promise<Service> {
     port,
     start,
     stop: () => stopChild(child, 'SIGTERM'),
+    crash: () => stopChild(child, 'SIGKILL'),
     async destroy() {
       await stopChild(child, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -271,6 +279,7 @@ function external(url: string): Service {
     url,
     port: Number(new URL(url).port),
     stop: refuse,
+    crash: refuse,
     start: refuse,
     destroy: async () => {},
   };
