@@ -112,6 +112,74 @@ describe('revokit serve with a seed file (issue #2)', () => {
   });
 });
 
+describe('revokit serve --public-introspection (RFC 7662 §2.1; carried item: the policy had no flag)', () => {
+  const spaIntrospects = (url: string, token: string) =>
+    send(url, {
+      path: '/oauth/introspect',
+      headers: { 'content-type': FORM },
+      body: form({ token, client_id: 'demo-spa' }),
+    });
+  const methods = async (url: string) => {
+    const res = await send(url, { method: 'GET', path: '/.well-known/oauth-authorization-server' });
+    return (
+      (res.json as Record<string, string[]>).introspection_endpoint_auth_methods_supported ?? []
+    );
+  };
+
+  it('by default (refuse), a public client is answered 401 invalid_client and the metadata leaves out none', async () => {
+    const serve = await startServe(['--seed', SEED, '--store', 'memory:']);
+    try {
+      const res = await spaIntrospects(serve.url, 'spa-access-token');
+      assert.equal(res.status, 401);
+      assert.equal((res.json as { error: string }).error, 'invalid_client');
+      assert.ok(!(await methods(serve.url)).includes('none'));
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it("own-tokens: a public client learns of its own token, never of another client's; the metadata lists none", async () => {
+    const serve = await startServe([
+      '--seed',
+      SEED,
+      '--store',
+      'memory:',
+      '--public-introspection',
+      'own-tokens',
+    ]);
+    try {
+      const own = await spaIntrospects(serve.url, 'spa-access-token');
+      assert.equal(own.status, 200);
+      assert.equal((own.json as { active: boolean; client_id: string }).active, true);
+      assert.equal((own.json as { client_id: string }).client_id, 'demo-spa');
+      const other = await spaIntrospects(serve.url, 'demo-access-token');
+      assert.equal(other.status, 200);
+      assert.equal(other.body, '{"active":false}');
+      assert.ok((await methods(serve.url)).includes('none'));
+      // The other client's token is untouched: its owner's resource server still sees it.
+      const api = await send(serve.url, {
+        path: '/oauth/introspect',
+        headers: { 'content-type': FORM },
+        body: form({
+          token: 'demo-access-token',
+          client_id: 'demo-api',
+          client_secret: 'demo-api-secret',
+        }),
+      });
+      assert.equal((api.json as { active: boolean }).active, true);
+    } finally {
+      await serve.stop();
+    }
+  });
+
+  it('any other value exits 2, naming the two policies', async () => {
+    for (const value of ['yes', 'own_tokens', '']) {
+      const stderr = await serveRefused(['--public-introspection', value]);
+      assert.match(stderr, /--public-introspection must be refuse or own-tokens/);
+    }
+  });
+});
+
 describe('revokit serve: requests Node itself refuses still get JSON (contract: errors)', () => {
   let serve: ServeProcess;
   before(async () => {

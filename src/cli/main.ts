@@ -40,6 +40,9 @@ Options of serve:
   --foreign-token POLICY      refuse (400 invalid_grant, default) or ignore (200)
   --revoke-refresh-with-access
                               revoking an access token revokes its whole grant
+  --public-introspection POLICY
+                              refuse (401 invalid_client, default) or own-tokens
+                              (a public client introspects its own tokens only)
   --retention SECONDS         redis: keep tokens this long after they end
                               (default 604800, 7 days)
 
@@ -137,6 +140,12 @@ async function main(argv: string[]): Promise<number> {
   if (foreignToken !== 'refuse' && foreignToken !== 'ignore') {
     throw new CliError(`--foreign-token must be refuse or ignore, not "${foreignToken}"`);
   }
+  const publicIntrospection = values['public-introspection'];
+  if (publicIntrospection !== 'refuse' && publicIntrospection !== 'own-tokens') {
+    throw new CliError(
+      `--public-introspection must be refuse or own-tokens, not "${publicIntrospection}"`,
+    );
+  }
 
   const logger = createLogger();
   // Handlers go in before start-up, so a signal that arrives while the server is still
@@ -160,6 +169,7 @@ async function main(argv: string[]): Promise<number> {
       corsOrigins: values['cors-origin'] ?? [],
       foreignToken,
       revokeRefreshWithAccess: values['revoke-refresh-with-access'] ?? false,
+      publicIntrospection,
     },
     logger,
   );
@@ -204,6 +214,7 @@ const OPTIONS: Readonly<Record<string, Options>> = {
     'cors-origin': { type: 'string', multiple: true },
     'foreign-token': { type: 'string', default: 'refuse' },
     'revoke-refresh-with-access': { type: 'boolean' },
+    'public-introspection': { type: 'string', default: 'refuse' },
   },
   migrate: { store: { type: 'string' } },
   purge: {
@@ -231,6 +242,7 @@ function parse(command: string, args: string[]) {
     'cors-origin'?: string[];
     'foreign-token'?: string;
     'revoke-refresh-with-access'?: boolean;
+    'public-introspection'?: string;
     'batch-size'?: string;
     client?: string;
     subject?: string;

@@ -25,6 +25,8 @@ export interface ServeOptions {
   corsOrigins: string[];
   foreignToken: 'refuse' | 'ignore';
   revokeRefreshWithAccess: boolean;
+  /** Introspection's `publicClients` policy (default `'refuse'`). */
+  publicIntrospection?: 'refuse' | 'own-tokens' | undefined;
 }
 
 /** A running `revokit serve`. */
@@ -215,7 +217,10 @@ async function start(
     }),
   );
   server.registerEndpoint(
-    createIntrospectionEndpoint(store.tokens, { foreignTokens: 'resource-servers' }),
+    createIntrospectionEndpoint(store.tokens, {
+      foreignTokens: 'resource-servers',
+      publicClients: options.publicIntrospection ?? 'refuse',
+    }),
   );
   server.on('response', (event) =>
     logger.info('request', {
