@@ -12,6 +12,14 @@ import { onWire } from './support/wire.js';
 const SEED = 'examples/seed.json';
 const APP = basic('demo-app', 'demo-app-secret');
 
+/** The seed's resource server introspects `token` (RFC 7662 §2.1). */
+const apiIntrospects = (url: string, token: string) =>
+  send(url, {
+    path: '/oauth/introspect',
+    headers: { 'content-type': FORM },
+    body: form({ token, client_id: 'demo-api', client_secret: 'demo-api-secret' }),
+  });
+
 describe('revokit serve with a seed file (issue #2)', () => {
   let serve: ServeProcess;
   before(async () => {
@@ -22,16 +30,7 @@ describe('revokit serve with a seed file (issue #2)', () => {
   });
 
   it('revokes a refresh token, and introspection of its access token turns active:false (RFC 7009 §2.1, RFC 7662 §2.2)', async () => {
-    const introspect = () =>
-      send(serve.url, {
-        path: '/oauth/introspect',
-        headers: { 'content-type': FORM },
-        body: form({
-          token: 'demo-access-token',
-          client_id: 'demo-api',
-          client_secret: 'demo-api-secret',
-        }),
-      });
+    const introspect = () => apiIntrospects(serve.url, 'demo-access-token');
     const before = await introspect();
     assert.equal((before.json as { active: boolean }).active, true);
     assert.equal((before.json as { client_id: string }).client_id, 'demo-app');
@@ -157,15 +156,7 @@ describe('revokit serve --public-introspection (RFC 7662 §2.1; carried item: th
       assert.equal(other.body, '{"active":false}');
       assert.ok((await methods(serve.url)).includes('none'));
       // The other client's token is untouched: its owner's resource server still sees it.
-      const api = await send(serve.url, {
-        path: '/oauth/introspect',
-        headers: { 'content-type': FORM },
-        body: form({
-          token: 'demo-access-token',
-          client_id: 'demo-api',
-          client_secret: 'demo-api-secret',
-        }),
-      });
+      const api = await apiIntrospects(serve.url, 'demo-access-token');
       assert.equal((api.json as { active: boolean }).active, true);
     } finally {
       await serve.stop();
