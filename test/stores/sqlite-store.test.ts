@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -12,6 +13,8 @@ import { tempDir } from '../support/temp-dir.js';
 import { runTokenStoreSuite } from '../support/token-store-suite.js';
 
 const dir = tempDir('revokit-sqlite-');
+const require = createRequire(import.meta.url);
+const SOME = { type: 'access_token' as const, clientId: 'c', grantId: 'g', issuedAt: 1 };
 
 /** An RFC 7517 public JWK, as a `private_key_jwt` client registers it. */
 const JWK = {
@@ -94,11 +97,13 @@ function databaseAt(name: string, version: number): InstanceType<typeof Database
 }
 
 describe('sqlite store specifics (issue #3 "SQLite")', () => {
-  it('puts the database in WAL mode with a busy timeout', () => {
+  it('puts the database in WAL mode; SQLite itself waits 2 ms for a lock, the store the rest (carried item: a lock held the event loop)', () => {
     const db = new Database(join(dir, 'wal.db'));
     new SqliteTokenStore(db, { busyTimeout: 1234 });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.equal(db.pragma('busy_timeout', { simple: true }), 1234);
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 2);
+    new SqliteTokenStore(db, { busyTimeout: 0 });
+    assert.equal(db.pragma('busy_timeout', { simple: true }), 0, 'never more than asked for');
     db.close();
   });
 
@@ -296,7 +301,8 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
     try {
-      assert.throws(() => store.revokeGrant('g', 2), /locked|busy/i);
+      await assert.rejects(async () => store.revokeGrant('g', 2), /locked|busy/i);
+      assert.throws(() => store.saveTokens([{ ...SOME, id: 'x' }]), /locked|busy/i);
       assert.equal(
         (await store.findToken(at))?.revokedAt,
         undefined,
@@ -308,7 +314,107 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
       other.close();
     }
     assert.equal(store.revokeGrant('g', 2), 2);
+    assert.equal(await store.findToken('x'), undefined, 'not saved');
     db.close();
+  });
+
+  // Carried item: better-sqlite3 is synchronous, and SQLite's busy wait held the whole
+  // server, lookups included, while another process (revokit revoke, say) held the lock.
+  describe("waiting for another connection's write lock does not hold the event loop", () => {
+    /** Runs `during` with the lock held by another connection, released after `holdMs`. */
+    async function withLockHeld(file: string, holdMs: number, during: () => Promise<void>) {
+      const other = new Database(file);
+      other.exec('BEGIN IMMEDIATE');
+      const release = setTimeout(() => other.exec('ROLLBACK'), holdMs);
+      let longestGap = 0;
+      let last = Date.now();
+      const ticker = setInterval(() => {
+        longestGap = Math.max(longestGap, Date.now() - last);
+        last = Date.now();
+      }, 5);
+      try {
+        await during();
+      } finally {
+        clearInterval(ticker);
+        clearTimeout(release);
+        if (other.inTransaction) other.exec('ROLLBACK');
+        other.close();
+      }
+      return longestGap;
+    }
+
+    async function lockedStore(name: string, busyTimeout: number) {
+      const file = join(dir, name);
+      const store = new SqliteTokenStore(new Database(file), { busyTimeout });
+      store.migrate();
+      store.saveTokens([
+        { ...SOME, id: 'w-a', type: 'access_token' },
+        { ...SOME, id: 'w-r', type: 'refresh_token' },
+        { ...SOME, id: 'w-b', grantId: 'other', type: 'access_token' },
+      ]);
+      return { file, store };
+    }
+
+    it('a revocation, a cascade and an assertion record wait on timers and go through once the lock is let go (RFC 7009 §2.1)', async () => {
+      const { file, store } = await lockedStore('wait-through.db', 2000);
+      const gap = await withLockHeld(file, 300, async () => {
+        const started = Date.now();
+        const revoked = store.revokeToken('w-b', 7);
+        const cascade = store.revokeGrant('g', 7);
+        const remembered = store.rememberAssertion('c', 'jti-1', Date.now() / 1000 + 60);
+        // Meanwhile, readers are answered: WAL readers never wait for the writer.
+        assert.equal((await store.findToken('w-a'))?.revokedAt, undefined);
+        assert.ok(Date.now() - started < 250, 'a lookup was answered while the lock was held');
+        assert.equal(await revoked, 1);
+        assert.equal(await cascade, 2);
+        assert.equal(await remembered, true);
+        assert.ok(Date.now() - started >= 250, 'they waited for the lock');
+      });
+      assert.ok(gap < 150, `the event loop was held for ${gap} ms`);
+      assert.equal((await store.findToken('w-r'))?.revokedAt, 7);
+      store.db.close();
+    });
+
+    it('past busyTimeout they reject (answered 503) and nothing is revoked; the event loop stayed free', async () => {
+      const { file, store } = await lockedStore('wait-out.db', 300);
+      const gap = await withLockHeld(file, 5000, async () => {
+        const started = Date.now();
+        await assert.rejects(store.revokeToken('w-b', 7), /busy|locked/i);
+        await assert.rejects(async () => store.revokeGrant('g', 7), /busy|locked/i);
+        await assert.rejects(
+          store.revokeTokenIf('w-a', { clientId: 'c', types: ['access_token'], at: 7 }),
+          /busy|locked/i,
+        );
+        assert.ok(Date.now() - started >= 280, 'each waited its busyTimeout');
+      });
+      assert.ok(gap < 150, `the event loop was held for ${gap} ms`);
+      for (const id of ['w-a', 'w-r', 'w-b']) {
+        assert.equal((await store.findToken(id))?.revokedAt, undefined, id);
+      }
+      store.db.close();
+    });
+
+    it("the synchronous methods still wait for a lock held by another thread, as SQLite's own busy wait did", async () => {
+      const { file, store } = await lockedStore('wait-sync.db', 2000);
+      const { Worker } = await import('node:worker_threads');
+      const holder = new Worker(
+        `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+         const db = new Database(${JSON.stringify(file)});
+         db.exec('BEGIN IMMEDIATE');
+         require('node:worker_threads').parentPort.postMessage('held');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+         db.exec('ROLLBACK');
+         db.close();`,
+        { eval: true },
+      );
+      await new Promise((resolve) => holder.once('message', resolve));
+      const started = Date.now();
+      assert.equal(store.saveTokens([{ ...SOME, id: 'w-new' }]), 1);
+      assert.equal(store.revokeWhere({ clientId: 'c' }, 8), 4);
+      assert.ok(Date.now() - started >= 100, 'it waited for the other thread');
+      await new Promise((resolve) => holder.once('exit', resolve));
+      store.db.close();
+    });
   });
 
   it('a cascade that fails half-way leaves nothing revoked, not even the grant marker (issue #3 "Nothing is half-revoked")', async () => {

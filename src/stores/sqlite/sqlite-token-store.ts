@@ -34,6 +34,7 @@ import {
   type TokenStore,
 } from '../token-store.js';
 import { TurnBatch } from '../turn-batch.js';
+import { BUSY_SLICE_MS, blockWhileBusy, retryWhileBusy } from './sqlite-busy.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
@@ -54,8 +55,11 @@ interface ConditionalAsk {
 export interface SqliteTokenStoreOptions {
   /**
    * How long a write waits for another connection's lock before failing, in ms (default
-   * 2000). A failure answers 503; better-sqlite3 is synchronous, so this also bounds how
-   * long the event loop can be held.
+   * 2000); a failure answers 503. A write of the request path (revocations, cascades,
+   * assertion records, lookups) waits on timers, so the server keeps answering meanwhile;
+   * the synchronous methods (`migrate`, `saveTokens`, `revokeWhere`, `saveClient`) block
+   * the thread. The connection's own `busy_timeout` is set to 2 ms, which also applies to
+   * any statement of yours on it.
    */
   readonly busyTimeout?: number;
   /**
@@ -113,11 +117,13 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   readonly db: Database;
   #statements: ReturnType<typeof prepare> | undefined;
   readonly #filterStatements = new Map<string, Statement>();
+  readonly #busyTimeout: number;
 
   constructor(db: Database, options: SqliteTokenStoreOptions = {}) {
     this.db = db;
+    this.#busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 2000));
     db.pragma('journal_mode = WAL');
-    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeout ?? 2000))}`);
+    db.pragma(`busy_timeout = ${Math.min(this.#busyTimeout, BUSY_SLICE_MS)}`);
     db.pragma(`cache_size = -${Math.max(1, Math.floor((options.cacheSizeMiB ?? 64) * 1024))}`);
     if ((options.checkpoint ?? 'background') === 'background' && !db.memory && !db.readonly) {
       this.#checkpointer = startCheckpointer(
@@ -146,29 +152,35 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
    */
   migrate(): MigrationResult {
     const db = this.db;
-    const result = db
-      .transaction((): MigrationResult => {
-        db.exec(`CREATE TABLE IF NOT EXISTS revokit_migrations (
+    const result = blockWhileBusy(
+      () =>
+        db
+          .transaction((): MigrationResult => {
+            db.exec(`CREATE TABLE IF NOT EXISTS revokit_migrations (
         version INTEGER PRIMARY KEY NOT NULL,
         applied_at INTEGER NOT NULL
       )`);
-        const row = db.prepare('SELECT MAX(version) AS version FROM revokit_migrations').get() as {
-          version: number | null;
-        };
-        const current = row.version ?? 0;
-        const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
-        if (current > latest) throw new SchemaVersionError(current, latest);
-        const record = db.prepare(
-          'INSERT INTO revokit_migrations (version, applied_at) VALUES (?, ?)',
-        );
-        for (const migration of SQLITE_MIGRATIONS) {
-          if (migration.version <= current) continue;
-          db.exec(migration.sql);
-          record.run(migration.version, Math.floor(Date.now() / 1000));
-        }
-        return { from: current, to: Math.max(current, latest) };
-      })
-      .immediate();
+            const row = db
+              .prepare('SELECT MAX(version) AS version FROM revokit_migrations')
+              .get() as {
+              version: number | null;
+            };
+            const current = row.version ?? 0;
+            const latest = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]?.version ?? 0;
+            if (current > latest) throw new SchemaVersionError(current, latest);
+            const record = db.prepare(
+              'INSERT INTO revokit_migrations (version, applied_at) VALUES (?, ?)',
+            );
+            for (const migration of SQLITE_MIGRATIONS) {
+              if (migration.version <= current) continue;
+              db.exec(migration.sql);
+              record.run(migration.version, Math.floor(Date.now() / 1000));
+            }
+            return { from: current, to: Math.max(current, latest) };
+          })
+          .immediate(),
+      this.#busyTimeout,
+    );
     this.#statements = undefined;
     return result;
   }
@@ -199,7 +211,10 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   readonly #lookups = new TurnBatch<string, StoredToken | undefined>((ids) =>
-    ids.length === 1 ? [this.#s.find(ids[0]!)] : this.#s.findMany(ids),
+    retryWhileBusy(
+      () => (ids.length === 1 ? [this.#s.find(ids[0]!)] : this.#s.findMany(ids)),
+      this.#busyTimeout,
+    ),
   );
 
   /**
@@ -215,7 +230,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   readonly #revocations = new TurnBatch<Revocation, number>((batch) =>
-    this.#s.revokeTokens.immediate(batch),
+    retryWhileBusy(() => this.#s.revokeTokens.immediate(batch), this.#busyTimeout),
   );
 
   /**
@@ -230,19 +245,29 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   readonly #conditionalRevocations = new TurnBatch<ConditionalAsk, ConditionalRevocation>((batch) =>
-    this.#s.revokeTokensIf.immediate(batch),
+    retryWhileBusy(() => this.#s.revokeTokensIf.immediate(batch), this.#busyTimeout),
   );
 
   /**
    * Marks the grant revoked: one row, whatever the grant holds, so a cascade of 10,000
    * tokens costs what a cascade of one does. Lookups read a token of a marked grant as
    * revoked. The count, unless `options.count` is `false`, is of its tokens not revoked
-   * before, in the same transaction: it reads every token of the grant.
+   * before, in the same transaction: it reads every token of the grant. Answers at once,
+   * or a promise if it has to wait for another connection's lock.
    *
    * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
    */
-  revokeGrant(grantId: string, at: number, options: RevokeGrantOptions = {}): number {
-    return this.#s.revokeGrant.immediate(grantId, wholeSeconds(at), options.count ?? true);
+  revokeGrant(
+    grantId: string,
+    at: number,
+    options: RevokeGrantOptions = {},
+  ): number | Promise<number> {
+    const seconds = wholeSeconds(at);
+    const count = options.count ?? true;
+    return retryWhileBusy(
+      () => this.#s.revokeGrant.immediate(grantId, seconds, count),
+      this.#busyTimeout,
+    );
   }
 
   /**
@@ -253,7 +278,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   saveTokens(tokens: readonly StoredToken[]): number {
     checkTokens(tokens);
     if (tokens.length === 0) return 0;
-    return this.#s.saveTokens.immediate(tokens);
+    return blockWhileBusy(() => this.#s.saveTokens.immediate(tokens), this.#busyTimeout);
   }
 
   /**
@@ -265,14 +290,19 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   saveTokensOnce(tokens: readonly StoredToken[]): number {
     checkTokens(tokens);
     if (tokens.length === 0) return 0;
-    return this.#s.saveTokensOnce.immediate(tokens);
+    return blockWhileBusy(() => this.#s.saveTokensOnce.immediate(tokens), this.#busyTimeout);
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1 */
   revokeWhere(filter: RevokeFilter, at: number): number {
     assertFilter(filter);
     if (filter.grantId !== undefined && filter.clientId === undefined && filter.sub === undefined) {
-      return this.revokeGrant(filter.grantId, at);
+      const grantId = filter.grantId;
+      const seconds = wholeSeconds(at);
+      return blockWhileBusy(
+        () => this.#s.revokeGrant.immediate(grantId, seconds, true),
+        this.#busyTimeout,
+      );
     }
     const present = FILTER_COLUMNS.filter(([key]) => filter[key] !== undefined);
     const shape = present.map(([key]) => key).join(',');
@@ -286,7 +316,9 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
       this.#filterStatements.set(shape, statement);
     }
     // One UPDATE is one implicit transaction: all matching tokens or none.
-    return statement.run(wholeSeconds(at), ...present.map(([key]) => filter[key])).changes;
+    const run = statement;
+    const values = [wholeSeconds(at), ...present.map(([key]) => filter[key])];
+    return blockWhileBusy(() => run.run(...values).changes, this.#busyTimeout);
   }
 
   /**
@@ -300,18 +332,25 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
     const limit = Math.max(1, Math.floor(batchSize));
     let total = 0;
     for (;;) {
-      const deleted = this.#s.purgeTokens.run({ cutoff, limit }).changes;
+      const deleted = await retryWhileBusy(
+        () => this.#s.purgeTokens.run({ cutoff, limit }).changes,
+        this.#busyTimeout,
+      );
       total += deleted;
       if (deleted < limit) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     for (;;) {
-      const deleted = this.#s.purgeGrants.run(cutoff, limit).changes;
+      const deleted = await retryWhileBusy(
+        () => this.#s.purgeGrants.run(cutoff, limit).changes,
+        this.#busyTimeout,
+      );
       if (deleted < limit) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     // An assertion's record is needed only until it expires, whatever the retention.
-    this.#s.purgeAssertions.run(Math.floor(Date.now() / 1000));
+    const now = Math.floor(Date.now() / 1000);
+    await retryWhileBusy(() => this.#s.purgeAssertions.run(now), this.#busyTimeout);
     return total;
   }
 
@@ -321,9 +360,13 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
    *
    * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
    */
-  rememberAssertion(clientId: string, jti: string, expiresAt: number): boolean {
+  rememberAssertion(clientId: string, jti: string, expiresAt: number): boolean | Promise<boolean> {
     const now = Math.floor(Date.now() / 1000);
-    return this.#s.rememberAssertion.run(clientId, jti, Math.ceil(expiresAt), now).changes === 1;
+    const until = Math.ceil(expiresAt);
+    return retryWhileBusy(
+      () => this.#s.rememberAssertion.run(clientId, jti, until, now).changes === 1,
+      this.#busyTimeout,
+    );
   }
 
   /** @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 */
@@ -338,7 +381,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
    * @see https://www.rfc-editor.org/rfc/rfc7591#section-2
    */
   saveClient(client: Client): SaveClientResult {
-    return this.#s.saveClient.immediate(client);
+    return blockWhileBusy(() => this.#s.saveClient.immediate(client), this.#busyTimeout);
   }
 
   /**
