@@ -17,40 +17,88 @@ export function isBusy(error: unknown): boolean {
 }
 
 /**
- * Runs a write, answering synchronously when it goes through at once (the usual case, at
- * no cost). While another connection holds the write lock it tries again every few
- * milliseconds, waiting on timers so that lookups and other requests are answered
- * meanwhile, until `timeoutMs` have passed; then it rejects with SQLite's busy error.
- * Safe because every write starts with `BEGIN IMMEDIATE` (or is one statement): a busy
- * refusal comes before anything is written.
+ * Runs the writes of one connection's request path while another connection may hold the
+ * write lock. A write answers synchronously when it goes through at once (the usual case,
+ * at no cost). Refused, it waits on timers, so lookups and other requests are answered
+ * meanwhile, and tries again every few milliseconds until `timeoutMs` have passed; then it
+ * rejects with SQLite's busy error. The writes that come while one waits queue behind it,
+ * in order, without asking SQLite: under load, hundreds of waiting writes each polling,
+ * each attempt spending its slice in SQLite's own wait, would hold the event loop again.
+ * A queued write whose time ran out rejects without an attempt. Retrying is safe because
+ * every write starts with `BEGIN IMMEDIATE` or is one statement: a busy refusal comes
+ * before anything is written.
  *
  * @see https://www.sqlite.org/rescode.html#busy
  */
-export function retryWhileBusy<T>(write: () => T, timeoutMs: number): T | Promise<T> {
-  try {
-    return write();
-  } catch (error) {
-    // Timed from the refusal, not before, so the usual path never reads the clock; the
-    // refused attempt already waited up to its slice.
-    const deadline = Date.now() + timeoutMs - BUSY_SLICE_MS;
-    if (!isBusy(error) || Date.now() >= deadline) throw error;
-    return retryLater(write, deadline);
-  }
-}
+export class BusyQueue {
+  readonly #timeoutMs: number;
+  /** Settles when the last queued write has; set only while some write waits. */
+  #tail: Promise<void> | undefined;
+  /** Whether the last queued write went through: the lock is likely free for the next. */
+  #lastWent = false;
 
-async function retryLater<T>(write: () => T, deadline: number): Promise<T> {
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, RETRY_GAP_MS));
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  run<T>(write: () => T): T | Promise<T> {
+    if (this.#tail) return this.#enqueue(write, Date.now() + this.#timeoutMs, true);
     try {
       return write();
     } catch (error) {
+      // Timed from the refusal, so the usual path never reads the clock; the refused
+      // attempt already waited its slice.
+      const deadline = Date.now() + this.#timeoutMs - BUSY_SLICE_MS;
       if (!isBusy(error) || Date.now() >= deadline) throw error;
+      return this.#enqueue(write, deadline, false);
+    }
+  }
+
+  #enqueue<T>(write: () => T, deadline: number, queued: boolean): Promise<T> {
+    const previous = this.#tail ?? Promise.resolve();
+    const mine = previous.then(() => this.#attempt(write, deadline, queued));
+    const settled = mine.then(
+      () => {},
+      () => {},
+    );
+    this.#tail = settled;
+    void settled.then(() => {
+      if (this.#tail === settled) this.#tail = undefined;
+    });
+    return mine;
+  }
+
+  async #attempt<T>(write: () => T, deadline: number, queued: boolean): Promise<T> {
+    // A write queued behind one that went through tries at once; otherwise the lock is
+    // likely still held, and it waits first.
+    let wait = !(queued && this.#lastWent);
+    this.#lastWent = false;
+    for (;;) {
+      if (wait) await new Promise((resolve) => setTimeout(resolve, RETRY_GAP_MS));
+      wait = true;
+      if (Date.now() >= deadline) throw busyPastDeadline();
+      try {
+        const result = write();
+        this.#lastWent = true;
+        return result;
+      } catch (error) {
+        if (!isBusy(error)) {
+          this.#lastWent = true;
+          throw error;
+        }
+      }
     }
   }
 }
 
+function busyPastDeadline(): Error {
+  return Object.assign(new Error('database is locked: waited past busyTimeout'), {
+    code: 'SQLITE_BUSY',
+  });
+}
+
 /**
- * {@link retryWhileBusy} for the store's synchronous methods (migration, saves, bulk
+ * {@link BusyQueue}'s retries for the store's synchronous methods (migration, saves, bulk
  * revocations, client writes: set-up and administration, not the request path): it sleeps
  * the thread between attempts, as SQLite's own busy handler would.
  *

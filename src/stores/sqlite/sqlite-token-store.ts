@@ -34,7 +34,7 @@ import {
   type TokenStore,
 } from '../token-store.js';
 import { TurnBatch } from '../turn-batch.js';
-import { BUSY_SLICE_MS, blockWhileBusy, retryWhileBusy } from './sqlite-busy.js';
+import { BUSY_SLICE_MS, BusyQueue, blockWhileBusy } from './sqlite-busy.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
@@ -118,10 +118,16 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   #statements: ReturnType<typeof prepare> | undefined;
   readonly #filterStatements = new Map<string, Statement>();
   readonly #busyTimeout: number;
+  /** Writes of the request path waiting for another connection's lock, one at a time. */
+  readonly #writes: BusyQueue;
+  /** Lookups, apart: a WAL reader is refused only in rare moments, and never by a writer. */
+  readonly #reads: BusyQueue;
 
   constructor(db: Database, options: SqliteTokenStoreOptions = {}) {
     this.db = db;
     this.#busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 2000));
+    this.#writes = new BusyQueue(this.#busyTimeout);
+    this.#reads = new BusyQueue(this.#busyTimeout);
     db.pragma('journal_mode = WAL');
     db.pragma(`busy_timeout = ${Math.min(this.#busyTimeout, BUSY_SLICE_MS)}`);
     db.pragma(`cache_size = -${Math.max(1, Math.floor((options.cacheSizeMiB ?? 64) * 1024))}`);
@@ -211,10 +217,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   readonly #lookups = new TurnBatch<string, StoredToken | undefined>((ids) =>
-    retryWhileBusy(
-      () => (ids.length === 1 ? [this.#s.find(ids[0]!)] : this.#s.findMany(ids)),
-      this.#busyTimeout,
-    ),
+    this.#reads.run(() => (ids.length === 1 ? [this.#s.find(ids[0]!)] : this.#s.findMany(ids))),
   );
 
   /**
@@ -230,7 +233,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   readonly #revocations = new TurnBatch<Revocation, number>((batch) =>
-    retryWhileBusy(() => this.#s.revokeTokens.immediate(batch), this.#busyTimeout),
+    this.#writes.run(() => this.#s.revokeTokens.immediate(batch)),
   );
 
   /**
@@ -245,7 +248,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   readonly #conditionalRevocations = new TurnBatch<ConditionalAsk, ConditionalRevocation>((batch) =>
-    retryWhileBusy(() => this.#s.revokeTokensIf.immediate(batch), this.#busyTimeout),
+    this.#writes.run(() => this.#s.revokeTokensIf.immediate(batch)),
   );
 
   /**
@@ -264,10 +267,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   ): number | Promise<number> {
     const seconds = wholeSeconds(at);
     const count = options.count ?? true;
-    return retryWhileBusy(
-      () => this.#s.revokeGrant.immediate(grantId, seconds, count),
-      this.#busyTimeout,
-    );
+    return this.#writes.run(() => this.#s.revokeGrant.immediate(grantId, seconds, count));
   }
 
   /**
@@ -332,25 +332,21 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
     const limit = Math.max(1, Math.floor(batchSize));
     let total = 0;
     for (;;) {
-      const deleted = await retryWhileBusy(
+      const deleted = await this.#writes.run(
         () => this.#s.purgeTokens.run({ cutoff, limit }).changes,
-        this.#busyTimeout,
       );
       total += deleted;
       if (deleted < limit) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     for (;;) {
-      const deleted = await retryWhileBusy(
-        () => this.#s.purgeGrants.run(cutoff, limit).changes,
-        this.#busyTimeout,
-      );
+      const deleted = await this.#writes.run(() => this.#s.purgeGrants.run(cutoff, limit).changes);
       if (deleted < limit) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
     // An assertion's record is needed only until it expires, whatever the retention.
     const now = Math.floor(Date.now() / 1000);
-    await retryWhileBusy(() => this.#s.purgeAssertions.run(now), this.#busyTimeout);
+    await this.#writes.run(() => this.#s.purgeAssertions.run(now));
     return total;
   }
 
@@ -363,9 +359,8 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   rememberAssertion(clientId: string, jti: string, expiresAt: number): boolean | Promise<boolean> {
     const now = Math.floor(Date.now() / 1000);
     const until = Math.ceil(expiresAt);
-    return retryWhileBusy(
+    return this.#writes.run(
       () => this.#s.rememberAssertion.run(clientId, jti, until, now).changes === 1,
-      this.#busyTimeout,
     );
   }
 
