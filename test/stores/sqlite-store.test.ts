@@ -204,7 +204,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     store.migrate();
     store.migrate();
     assert.equal(store.schemaVersion(), 5);
-    assert.deepEqual(defined(store.getClient('v1-app')), {
+    assert.deepEqual(defined(await store.getClient('v1-app')), {
       clientId: 'v1-app',
       clientSecretDigest: secret,
       tokenEndpointAuthMethod: 'client_secret_basic',
@@ -213,10 +213,10 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     });
     assert.equal((await store.findToken(token))?.clientId, 'v1-app');
     // The upgraded client can now be given keys, and keeps them.
-    const upgraded = { ...store.getClient('v1-app')!, jwks: { keys: [JWK] } };
+    const upgraded = { ...(await store.getClient('v1-app'))!, jwks: { keys: [JWK] } };
     assert.equal(store.saveClient(upgraded), 'updated');
     assert.equal(store.saveClient(upgraded), 'unchanged');
-    assert.deepEqual(store.getClient('v1-app')?.jwks, { keys: [JWK] });
+    assert.deepEqual((await store.getClient('v1-app'))?.jwks, { keys: [JWK] });
     db.close();
   });
 
@@ -249,7 +249,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
       );
       assert.equal(res.status, 503, text);
       assert.equal(store.saveClient(client), 'updated', text);
-      assert.deepEqual(store.getClient('app')?.jwks, client.jwks);
+      assert.deepEqual((await store.getClient('app'))?.jwks, client.jwks);
     }
     db.close();
   });

@@ -55,8 +55,9 @@ interface ConditionalAsk {
 export interface SqliteTokenStoreOptions {
   /**
    * How long a write waits for another connection's lock before failing, in ms (default
-   * 2000); a failure answers 503. A write of the request path (revocations, cascades,
-   * assertion records, lookups) waits on timers, so the server keeps answering meanwhile;
+   * 2000); a failure answers 503. A call of the request path (revocations, cascades,
+   * assertion records, lookups, client reads) waits on timers, so the server keeps
+   * answering meanwhile;
    * the synchronous methods (`migrate`, `saveTokens`, `revokeWhere`, `saveClient`) block
    * the thread. The connection's own `busy_timeout` is set to 2 ms, which also applies to
    * any statement of yours on it.
@@ -364,10 +365,18 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
     );
   }
 
-  /** @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3 */
-  getClient(clientId: string): Client | undefined {
-    const row = this.#s.getClient.get(clientId) as Record<string, unknown> | undefined;
-    return row ? clientFromRecord(row) : undefined;
+  /**
+   * Reads a client on the request path, so a read refused in SQLite's rare moments (a WAL
+   * recovery by another process) waits on timers as a lookup does, instead of failing
+   * after the connection's 2 ms. Answers at once unless it had to wait.
+   *
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
+   */
+  getClient(clientId: string): Client | undefined | Promise<Client | undefined> {
+    return this.#reads.run(() => {
+      const row = this.#s.getClient.get(clientId) as Record<string, unknown> | undefined;
+      return row ? clientFromRecord(row) : undefined;
+    });
   }
 
   /**
