@@ -587,6 +587,31 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     }
   });
 
+  it("the argument parser's complaints read as revokit's own: the flag named, values quoted, a hint where one helps (new-user audit finding)", async () => {
+    for (const [args, message] of [
+      [['serve', '--bogus'], 'revokit: unknown option "--bogus"\n'],
+      [['serve', '--bogus=1'], 'revokit: unknown option "--bogus"\n'],
+      [['serve', '--port'], 'revokit: --port needs a value\n'],
+      [
+        ['serve', 'now'],
+        'revokit: unexpected argument "now": every option is given as --name VALUE\n',
+      ],
+      [
+        ['serve', '--revoke-refresh-with-access=yes'],
+        'revokit: --revoke-refresh-with-access takes no value\n',
+      ],
+      [
+        ['revoke', '--client', '-app'],
+        'revokit: --client needs a value; write --client=VALUE for a value that begins with "-"\n',
+      ],
+    ] as const) {
+      const { code, stdout, stderr } = await runCli([...args]);
+      assert.equal(code, 2, stderr);
+      assert.equal(stdout, '');
+      assert.ok(stderr.startsWith(`${message}\nUsage: revokit ${args[0]} `), stderr);
+    }
+  });
+
   it('bad options exit 2 with usage', async () => {
     for (const args of [['serve', '--port', 'eighty'], ['serve', '--nope'], ['frobnicate']]) {
       const { code, stderr } = await runCli(args);

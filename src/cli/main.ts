@@ -188,7 +188,31 @@ function usage<T>(command: string, parseArguments: () => T): T {
   try {
     return parseArguments();
   } catch (error) {
-    throw new CliError((error as Error).message, 2, commandUsage(command));
+    throw new CliError(parserMessage(error as Error), 2, commandUsage(command));
+  }
+}
+
+/**
+ * `node:util` parseArgs's complaint in the words and quoting of revokit's own messages
+ * (`--port must be …, not "abc"`); anything not recognised is passed through.
+ */
+function parserMessage(error: Error & { code?: string }): string {
+  const named = /'([^']*)'/.exec(error.message)?.[1];
+  if (named === undefined) return error.message;
+  const flag = named.split(' ')[0] ?? named;
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option "${flag}"`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument "${named}": every option is given as --name VALUE`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (error.message.includes('does not take an argument')) return `${flag} takes no value`;
+      if (error.message.includes('ambiguous')) {
+        return `${flag} needs a value; write ${flag}=VALUE for a value that begins with "-"`;
+      }
+      return `${flag} needs a value`;
+    default:
+      return error.message;
   }
 }
 
