@@ -646,10 +646,11 @@ describe('issue #5: the store-backed revocation endpoint revokes in one store ca
   });
 });
 
-describe('issue #5: parseForm reads a form as URLSearchParams does (RFC 6749 §3.2, WHATWG URL application/x-www-form-urlencoded)', () => {
+describe('issue #5: parseForm reads a form as URLSearchParams does, refusing what behaviour.md refuses (RFC 6749 §3.2, WHATWG URL application/x-www-form-urlencoded; clarifications: row 3, UTF-8 and percent-encoding)', () => {
   /** What parseForm must answer, derived from URLSearchParams alone. */
   function expected(body: string): Map<string, string> | 'refused' {
     const values = new Map<string, string>();
+    if (/%(?![0-9A-Fa-f]{2})/.test(body)) return 'refused';
     for (const [name, value] of new URLSearchParams(body)) {
       if (values.has(name) || `${name}${value}`.includes('\uFFFD')) return 'refused';
       values.set(name, value);
@@ -664,7 +665,9 @@ describe('issue #5: parseForm reads a form as URLSearchParams does (RFC 6749 §3
       '&',
       '&&',
       '%',
+      '%4',
       '%41',
+      '%zz',
       '%FF',
       '%e9',
       '+',

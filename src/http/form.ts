@@ -30,9 +30,11 @@ export class FormParams {
 }
 
 /**
- * Parses a form body, refusing any parameter given twice and any that is not valid UTF-8.
+ * Parses a form body, refusing any parameter given twice, any that is not valid UTF-8, and
+ * a `%` that does not begin a percent-encoded octet.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-2.1
  */
 export function parseForm(body: string): FormParams {
   const values = new Map<string, string>();
@@ -50,6 +52,13 @@ export function parseForm(body: string): FormParams {
       start = end + 1;
     }
   } else {
+    // The form parser keeps such a "%" as it is, so `%zz` and `%25zz` would name one token,
+    // and a token sent unencoded would be answered 200 unrevoked (RFC 3986 §2.1).
+    if (MALFORMED_ESCAPE.test(body)) {
+      throw new InvalidRequestError(
+        'the body has malformed percent-encoding: a "%" not followed by two hex digits',
+      );
+    }
     for (const [name, value] of new URLSearchParams(body)) {
       // U+FFFD is what invalid UTF-8 decodes to, raw or percent-encoded: accepted, two
       // different byte strings would name the same token.
@@ -68,6 +77,8 @@ export function parseForm(body: string): FormParams {
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, by design.
 const PLAIN = /^[\x00-\x24\x26-\x2a\x2c-\x7f]*$/;
+
+const MALFORMED_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
 function add(values: Map<string, string>, name: string, value: string): void {
   if (values.has(name)) throw new InvalidRequestError(`parameter "${safeName(name)}" is repeated`);

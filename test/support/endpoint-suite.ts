@@ -447,6 +447,25 @@ export function runEndpointSuite(
         }
         await assertIntact(e, grant);
       });
+      it('a "%" not followed by two hex digits answers 400 invalid_request, revoking nothing (clarification: row 3, percent-encoding)', async () => {
+        const e = await env();
+        // A token whose value holds a "%" of its own: sent unencoded, it must not be read
+        // as itself (it was, leniently), nor answered 200 as a token never found.
+        const grant = await e.grant('app', { accessPrefix: 'at%zz' });
+        for (const body of [
+          `token=${grant.access}`,
+          `token=${encodeURIComponent(grant.access)}%`,
+          `token=${encodeURIComponent(grant.access)}%4`,
+          `token=${encodeURIComponent(grant.access)}&token_type_hint=%`,
+        ]) {
+          const res = await e.revoke(body);
+          assertError(res, 400, 'invalid_request');
+          assert.match(JSON.parse(res.body).error_description, /percent-encoding/);
+        }
+        await assertIntact(e, grant);
+        assertRevoked200(await e.revoke(form({ token: grant.access })));
+        assert.equal(await e.revoked(grant.access), true);
+      });
       it('parameters and case in the media type are accepted', async () => {
         const e = await env();
         const grant = await e.grant();

@@ -71,6 +71,8 @@ export interface IssueOptions {
   expiresIn?: number;
   /** Rotated generations to add to the grant besides the current one. */
   rotations?: number;
+  /** What the current access token's value starts with (random after it). */
+  accessPrefix?: string;
 }
 
 function value(prefix: string): string {
@@ -86,8 +88,10 @@ export async function issueGrant(
   const now = Math.floor(Date.now() / 1000);
   const grantId = value('grant');
   const generations: { access: string; refresh: string }[] = [];
-  for (let i = 0; i <= (options.rotations ?? 0); i++) {
-    generations.push({ access: value('at'), refresh: value('rt') });
+  const rotations = options.rotations ?? 0;
+  for (let i = 0; i <= rotations; i++) {
+    const access = i === rotations && options.accessPrefix ? options.accessPrefix : 'at';
+    generations.push({ access: value(access), refresh: value('rt') });
   }
   const tokens: StoredToken[] = [];
   for (const generation of generations) {
