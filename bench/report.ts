@@ -271,7 +271,7 @@ export function markdown(report: Report): string {
     `- Load average at start: ${meta.loadAverageAtStart.join(', ')} (other work on the machine makes absolute figures swing; ratios are what compare)`,
     `- autocannon in this process, each server in a child process; ${meta.connections} connections, ` +
       `runs of ${meta.duration} s (scenario 2: ${meta.revokeAmount.toLocaleString('en')} requests), ` +
-      `${meta.pairs} baseline/revokit pairs (B R B R B R), medians reported; ratio = median of the per-pair ratios`,
+      `${meta.pairs} baseline/revokit pairs (B R B R B R), medians reported; ratio = median of the per-pair ratios, with the lowest and highest pair's beside it`,
     `- CPU pinning: ${meta.pinning}`,
     ...(meta.skipped?.length
       ? [`- **Left out to stay within the time budget:** ${meta.skipped.join('; ')}`]
@@ -303,15 +303,18 @@ export function markdown(report: Report): string {
     '',
     '## Scenarios',
     '',
-    '| store | scenario | stored tokens | req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | ratio | server CPU | CPU µs a request (baseline) | database CPU µs a request | machine busy (baseline) |',
+    '| store | scenario | stored tokens | req/s | p50 ms | p99 ms | baseline req/s | baseline p99 ms | ratio (range over pairs) | server CPU | CPU µs a request (baseline) | database CPU µs a request | machine busy (baseline) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
   for (const row of report.scenarios) {
     const m = row.median;
     const cpu = (pick: 'baseline' | 'revokit') =>
       fmt(median(row.runs.map((run) => cpuMicros(run[pick]))));
+    // The spread of the pairs shows how far one run's ratio can be trusted on this host.
+    const ratios = row.runs.map((run) => run.ratio);
+    const range = `${pct(Math.min(...ratios)).replace('%', '')}–${pct(Math.max(...ratios))}`;
     lines.push(
-      `| ${row.store} | ${row.scenario}. ${row.name}${row.valid ? '' : ' (**invalid**)'} | ${row.tokens.toLocaleString('en')} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${fmt(m.baselineRps)} | ${fmt(m.baselineP99, 2)} | ${pct(m.ratio)} | ${pct(m.serverCpu)} | ${cpu('revokit')} (${cpu('baseline')}) | ${row.store === 'postgres' || row.store === 'redis' ? fmt(m.databaseCpuMicros) : '–'} | ${pctOrDash(m.machineBusy)} (${pctOrDash(m.baselineMachineBusy)}) |`,
+      `| ${row.store} | ${row.scenario}. ${row.name}${row.valid ? '' : ' (**invalid**)'} | ${row.tokens.toLocaleString('en')} | ${fmt(m.rps)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${fmt(m.baselineRps)} | ${fmt(m.baselineP99, 2)} | ${pct(m.ratio)} (${range}) | ${pct(m.serverCpu)} | ${cpu('revokit')} (${cpu('baseline')}) | ${row.store === 'postgres' || row.store === 'redis' ? fmt(m.databaseCpuMicros) : '–'} | ${pctOrDash(m.machineBusy)} (${pctOrDash(m.baselineMachineBusy)}) |`,
     );
   }
   lines.push(
