@@ -271,7 +271,7 @@ export function markdown(report: Report): string {
     `- Load average at start: ${meta.loadAverageAtStart.join(', ')} (other work on the machine makes absolute figures swing; ratios are what compare)`,
     `- autocannon in this process, each server in a child process; ${meta.connections} connections, ` +
       `runs of ${meta.duration} s (scenario 2: ${meta.revokeAmount.toLocaleString('en')} requests), ` +
-      `${meta.pairs} baseline/revokit pairs (B R B R B R), medians reported; ratio = median of the per-pair ratios, with the lowest and highest pair's beside it`,
+      `${meta.pairs} baseline/revokit pairs (${Array(meta.pairs).fill('B R').join(' ')}), medians reported; ratio = median of the per-pair ratios, with the lowest and highest pair's beside it`,
     `- CPU pinning: ${meta.pinning}`,
     ...(meta.skipped?.length
       ? [`- **Left out to stay within the time budget:** ${meta.skipped.join('; ')}`]

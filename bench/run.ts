@@ -78,6 +78,7 @@ function settingsFromArgs(): Settings {
       sizes: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
+      pairs: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'string' },
     },
@@ -90,6 +91,10 @@ function settingsFromArgs(): Settings {
     return name as StoreName;
   });
   const sizes = values.sizes?.split(',').map(Number);
+  const pairs = values.pairs === undefined ? 3 : Number(values.pairs);
+  if (!Number.isInteger(pairs) || pairs < 1 || pairs > 15) {
+    throw new Error(`--pairs: a whole number from 1 to 15, not ${values.pairs}`);
+  }
   return {
     mode: quick ? 'quick' : 'full',
     stores,
@@ -98,7 +103,7 @@ function settingsFromArgs(): Settings {
     duration: values.duration ? Number(values.duration) : quick ? 0.3 : 1,
     warmup: quick ? 0.2 : 0.3,
     firstWarmup: quick ? 0.3 : 0.5,
-    pairs: 3,
+    pairs,
     connections: values.connections ? Number(values.connections) : 50,
     revokeAmount: quick ? 2000 : 5000,
     perClient: quick ? 100 : 200,
