@@ -612,6 +612,13 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
     }
   });
 
+  it('serve --store-timeout takes a whole number of ms from 2000 to 60000, else exits 2 (docs/stores.md, PostgreSQL statement timeout)', async () => {
+    for (const value of ['1999', '60001', 'abc', '2500.5', '']) {
+      const stderr = await serveRefused(['--store-timeout', value]);
+      assert.match(stderr, /--store-timeout must be a whole number of ms from 2000 to 60000/);
+    }
+  });
+
   it('bad options exit 2 with usage', async () => {
     for (const args of [['serve', '--port', 'eighty'], ['serve', '--nope'], ['frobnicate']]) {
       const { code, stderr } = await runCli(args);

@@ -290,3 +290,52 @@ function silentStoreSuite(name: string, startService: () => Promise<Service>): v
 
 silentStoreSuite('postgres', startPostgres);
 silentStoreSuite('redis', startRedis);
+
+describe('revokit serve --store-timeout: the store limits move with it (RFC 7009 §2.2.1; docs/stores.md, PostgreSQL statement timeout)', () => {
+  let service: Service;
+  let serve: ServeProcess | undefined;
+  before(async () => {
+    service = await startPostgres();
+  });
+  after(async () => {
+    await serve?.stop();
+    await service?.destroy();
+  });
+
+  it('with --store-timeout 2000 a revocation held by a row lock answers 503 within the second PostgreSQL now allows, and nothing is revoked', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(root, 'store-timeout-'));
+    serve = await startServe(
+      ['--store', service.url, '--seed', writeSeed(dir, SEED), '--store-timeout', '2000'],
+      dir,
+    );
+    assert.equal(await isActive(serve.url, 'shared-access-3'), true);
+    const { default: pg } = await import('pg');
+    const holder = new pg.Client({ connectionString: service.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM revokit_tokens WHERE client_id = 'app' FOR UPDATE");
+      const started = Date.now();
+      const res = await send(serve.url, {
+        path: '/oauth/revoke',
+        headers: { 'content-type': FORM, authorization: basic('app', 'app-secret') },
+        body: form({ token: 'shared-access-3' }),
+        timeout: 15_000,
+      });
+      const took = Date.now() - started;
+      assertUnavailable(res);
+      // statement_timeout is 1000 ms under --store-timeout 2000; the default's 4000 ms
+      // would hold the answer past 4 s.
+      assert.ok(took < 3500, `answered after ${took} ms`);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    // Cancelled by the database, not committed behind the 503.
+    assert.equal(await isActive(serve.url, 'shared-access-3'), true);
+    assert.equal((await revoke(serve.url, 'shared-access-3')).status, 200);
+    assert.equal(await isActive(serve.url, 'shared-access-3'), false);
+  });
+});

@@ -6,7 +6,7 @@ import { issuerProblem } from '../server/issuer.js';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
 import { DEFAULT_STORE, redactText } from './open-store.js';
-import { serve } from './serve.js';
+import { MAX_STORE_TIMEOUT, MIN_STORE_TIMEOUT, serve } from './serve.js';
 import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 
 const USAGE = `Usage: revokit <command> [options]
@@ -45,6 +45,9 @@ Options of serve:
                               (a public client introspects its own tokens only)
   --retention SECONDS         redis: keep tokens this long after they end
                               (default 604800, 7 days)
+  --store-timeout MS          answer 503 when the store has not answered in MS
+                              (default 5000, from 2000 to 60000); the store's
+                              own limits are set inside it
 
 Options of migrate:
   --store URL
@@ -147,6 +150,21 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
+  const storeTimeout =
+    values['store-timeout'] === undefined ? undefined : Number(values['store-timeout']);
+  if (
+    storeTimeout !== undefined &&
+    !(
+      Number.isInteger(storeTimeout) &&
+      storeTimeout >= MIN_STORE_TIMEOUT &&
+      storeTimeout <= MAX_STORE_TIMEOUT
+    )
+  ) {
+    throw new CliError(
+      `--store-timeout must be a whole number of ms from ${MIN_STORE_TIMEOUT} to ${MAX_STORE_TIMEOUT}, not "${values['store-timeout']}"`,
+    );
+  }
+
   const logger = createLogger();
   // Handlers go in before start-up, so a signal that arrives while the server is still
   // starting shuts it down cleanly instead of killing the process.
@@ -170,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
       foreignToken,
       revokeRefreshWithAccess: values['revoke-refresh-with-access'] ?? false,
       publicIntrospection,
+      storeTimeout,
     },
     logger,
   );
@@ -239,6 +258,7 @@ const OPTIONS: Readonly<Record<string, Options>> = {
     'foreign-token': { type: 'string', default: 'refuse' },
     'revoke-refresh-with-access': { type: 'boolean' },
     'public-introspection': { type: 'string', default: 'refuse' },
+    'store-timeout': { type: 'string' },
   },
   migrate: { store: { type: 'string' } },
   purge: {
@@ -267,6 +287,7 @@ function parse(command: string, args: string[]) {
     'foreign-token'?: string;
     'revoke-refresh-with-access'?: boolean;
     'public-introspection'?: string;
+    'store-timeout'?: string;
     'batch-size'?: string;
     client?: string;
     subject?: string;

@@ -53,11 +53,17 @@ export interface OpenStoreOptions {
    * the URL's query wins.
    */
   readonly statementTimeout?: number | undefined;
+  /**
+   * SQLite: how long a write waits for another connection's lock, in ms (default 2000).
+   * `revokit serve` keeps it inside its store timeout.
+   */
+  readonly busyTimeout?: number | undefined;
 }
 
 /**
- * The `statement_timeout` `revokit serve` gives PostgreSQL, in ms: a second below the
- * endpoints' store timeout (`storeTimeout`, 5000 ms by default). A request the endpoint
+ * The `statement_timeout` `revokit serve` gives PostgreSQL by default, in ms: a second
+ * below the endpoints' store timeout (`storeTimeout`, 5000 ms by default; `--store-timeout`
+ * moves both). A request the endpoint
  * has given up on (503, RFC 7009 §2.2.1) would otherwise keep its statement running, and
  * its row locks held, and might commit a revocation after the client was told it failed.
  * The second left covers taking a pooled connection and the round trip.
@@ -99,7 +105,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       };
       break;
     case 'sqlite':
-      opened = await openSqlite(url);
+      opened = await openSqlite(url, options);
       break;
     case 'postgres':
     case 'postgresql':
@@ -147,7 +153,7 @@ async function importDriver<T>(name: string, load: () => Promise<T>, install: st
   }
 }
 
-async function openSqlite(url: string): Promise<OpenedStore> {
+async function openSqlite(url: string, options: OpenStoreOptions): Promise<OpenedStore> {
   const path = url.slice('sqlite:'.length);
   if (path === '' || path.startsWith('//')) {
     throw new CliError(
@@ -168,7 +174,7 @@ async function openSqlite(url: string): Promise<OpenedStore> {
     throw new CliError(`store ${description}: ${reason(error)}`, 1);
   }
   try {
-    const store = new SqliteTokenStore(db);
+    const store = new SqliteTokenStore(db, { busyTimeout: options.busyTimeout });
     return {
       kind: 'sqlite',
       tokens: store,

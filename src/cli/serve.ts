@@ -27,6 +27,35 @@ export interface ServeOptions {
   revokeRefreshWithAccess: boolean;
   /** Introspection's `publicClients` policy (default `'refuse'`). */
   publicIntrospection?: 'refuse' | 'own-tokens' | undefined;
+  /**
+   * How long the endpoints wait for the store before answering 503, in ms (default 5000,
+   * from {@link MIN_STORE_TIMEOUT} to {@link MAX_STORE_TIMEOUT}). The store's own limits
+   * are derived from it, so that a revocation answered 503 is not committed afterwards:
+   * PostgreSQL's `statement_timeout` a second below it, Redis's command timeout at it,
+   * SQLite's lock wait at most 2000 ms and half a second below it.
+   */
+  storeTimeout?: number | undefined;
+}
+
+/** The shortest `--store-timeout`: a second for the round trip, a second for the statement. */
+export const MIN_STORE_TIMEOUT = 2000;
+/** The longest `--store-timeout`: past a minute, a client has long given up. */
+export const MAX_STORE_TIMEOUT = 60_000;
+const DEFAULT_STORE_TIMEOUT = 5000;
+
+/**
+ * The store's own limits inside the endpoints' store timeout: PostgreSQL cancels a
+ * statement a second before the endpoint gives up (the second covers the wait for a batch
+ * slot, 500 ms at most, and the round trip).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+ */
+function storeLimits(storeTimeout: number) {
+  return {
+    statementTimeout: storeTimeout - 1000,
+    commandTimeout: storeTimeout,
+    busyTimeout: Math.min(2000, storeTimeout - 500),
+  };
 }
 
 /** A running `revokit serve`. */
@@ -71,7 +100,11 @@ export async function loadSeed(path: string): Promise<Seed> {
  */
 export async function serve(options: ServeOptions, logger: Logger): Promise<RunningServer> {
   const seed = options.seed ? await loadSeed(options.seed) : undefined;
-  const store = await openStore(options.store, { logger, retention: options.retention });
+  const store = await openStore(options.store, {
+    logger,
+    retention: options.retention,
+    ...storeLimits(options.storeTimeout ?? DEFAULT_STORE_TIMEOUT),
+  });
   try {
     return await start(options, logger, store, seed);
   } catch (error) {
@@ -208,6 +241,7 @@ async function start(
     // The store's, so that every server sharing it accepts a client assertion once.
     replayCache: tokens.rememberAssertion ? (tokens as ReplayCache) : undefined,
     issuer: options.issuer ?? url,
+    storeTimeout: options.storeTimeout ?? DEFAULT_STORE_TIMEOUT,
     cors: options.corsOrigins.length ? { origins: options.corsOrigins } : undefined,
   });
   server.registerEndpoint(
