@@ -302,7 +302,7 @@ describe('revokit serve --store-timeout: the store limits move with it (RFC 7009
     await service?.destroy();
   });
 
-  it('with --store-timeout 2000 a revocation held by a row lock answers 503 within the second PostgreSQL now allows, and nothing is revoked', {
+  it('with --store-timeout 2000 a revocation held by a row lock answers 503 within the 1300 ms PostgreSQL now allows a statement, and nothing is revoked', {
     timeout: 60_000,
   }, async () => {
     const dir = mkdtempSync(join(root, 'store-timeout-'));
@@ -326,7 +326,7 @@ describe('revokit serve --store-timeout: the store limits move with it (RFC 7009
       });
       const took = Date.now() - started;
       assertUnavailable(res);
-      // statement_timeout is 1000 ms under --store-timeout 2000; the default's 4000 ms
+      // statement_timeout is 1300 ms under --store-timeout 2000; the default's 4000 ms
       // would hold the answer past 4 s.
       assert.ok(took < 3500, `answered after ${took} ms`);
     } finally {

@@ -53,6 +53,8 @@ export interface OpenStoreOptions {
    * the URL's query wins.
    */
   readonly statementTimeout?: number | undefined;
+  /** PostgreSQL: the store's `batchQueueTimeout`, in ms (default 500). */
+  readonly batchQueueTimeout?: number | undefined;
   /**
    * SQLite: how long a write waits for another connection's lock, in ms (default 2000).
    * `revokit serve` keeps it inside its store timeout.
@@ -255,7 +257,7 @@ async function openPostgres(url: string, options: OpenStoreOptions): Promise<Ope
       error: reason(error),
     }),
   );
-  const store = new PostgresTokenStore(pool);
+  const store = new PostgresTokenStore(pool, { batchQueueTimeout: options.batchQueueTimeout });
   return {
     kind: 'postgres',
     tokens: store,

@@ -31,28 +31,33 @@ export interface ServeOptions {
    * How long the endpoints wait for the store before answering 503, in ms (default 5000,
    * from {@link MIN_STORE_TIMEOUT} to {@link MAX_STORE_TIMEOUT}). The store's own limits
    * are derived from it, so that a revocation answered 503 is not committed afterwards:
-   * PostgreSQL's `statement_timeout` a second below it, Redis's command timeout at it,
-   * SQLite's lock wait at most 2000 ms and half a second below it.
+   * PostgreSQL's wait for a batch slot a tenth of it and its `statement_timeout` the rest
+   * less half a second, Redis's command timeout at it, SQLite's lock wait at most 2000 ms
+   * and half a second below it.
    */
   storeTimeout?: number | undefined;
 }
 
-/** The shortest `--store-timeout`: a second for the round trip, a second for the statement. */
+/** The shortest `--store-timeout`: 1300 ms for the statement, the rest for waits. */
 export const MIN_STORE_TIMEOUT = 2000;
 /** The longest `--store-timeout`: past a minute, a client has long given up. */
 export const MAX_STORE_TIMEOUT = 60_000;
 const DEFAULT_STORE_TIMEOUT = 5000;
 
 /**
- * The store's own limits inside the endpoints' store timeout: PostgreSQL cancels a
- * statement a second before the endpoint gives up (the second covers the wait for a batch
- * slot, 500 ms at most, and the round trip).
+ * The store's own limits inside the endpoints' store timeout. PostgreSQL: a call waits for
+ * a batch slot a tenth of it at most, and its statement is cancelled before the endpoint
+ * gives up, half a second being left for the round trip (at 5000 ms: 500 ms and 4000 ms).
+ * A longer timeout for a distant database lets calls wait longer behind slow statements
+ * instead of being shed.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
  */
 function storeLimits(storeTimeout: number) {
+  const batchQueueTimeout = Math.floor(storeTimeout / 10);
   return {
-    statementTimeout: storeTimeout - 1000,
+    batchQueueTimeout,
+    statementTimeout: storeTimeout - batchQueueTimeout - 500,
     commandTimeout: storeTimeout,
     busyTimeout: Math.min(2000, storeTimeout - 500),
   };
