@@ -380,6 +380,22 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
       store.db.close();
     });
 
+    it('close() waits for writes queued behind the lock, so a revocation asked for before shutdown is committed, not failed by the closed Database (RFC 7009 §2.2)', async () => {
+      const { file, store } = await lockedStore('close-waits.db', 2000);
+      await withLockHeld(file, 400, async () => {
+        const revoked = store.revokeToken('w-b', 7);
+        const started = Date.now();
+        await store.close();
+        assert.ok(Date.now() - started >= 300, 'close waited for the queued write');
+        store.db.close();
+        assert.equal(await revoked, 1);
+      });
+      const reopened = new SqliteTokenStore(new Database(file));
+      assert.equal((await reopened.findToken('w-b'))?.revokedAt, 7);
+      await reopened.close();
+      reopened.db.close();
+    });
+
     it('past busyTimeout they reject (answered 503) and nothing is revoked; the event loop stayed free', async () => {
       const { file, store } = await lockedStore('wait-out.db', 1500);
       const { gap } = await withLockHeld(file, 10_000, async () => {

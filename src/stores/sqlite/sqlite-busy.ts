@@ -41,6 +41,11 @@ export class BusyQueue {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** Settles once every write queued so far has gone through or failed (at once if none). */
+  idle(): Promise<void> {
+    return this.#tail ?? Promise.resolve();
+  }
+
   run<T>(write: () => T): T | Promise<T> {
     if (this.#tail) return this.#enqueue(write, Date.now() + this.#timeoutMs, true);
     try {

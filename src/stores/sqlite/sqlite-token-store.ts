@@ -389,13 +389,17 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   }
 
   /**
-   * Writes revocations still waiting for their turn's commit, at once, then stops the
+   * Writes revocations still waiting for their turn's commit, at once, waits for the writes
+   * queued behind another connection's lock (at most `busyTimeout`), then stops the
    * background checkpointer; the `Database` stays the caller's to close.
    */
   async close(): Promise<void> {
     this.#lookups.flush();
     this.#revocations.flush();
     this.#conditionalRevocations.flush();
+    // Closed under them, they would fail; given their time, they go through once the lock
+    // is let go, and the requests waiting on them are answered with the truth.
+    await Promise.all([this.#writes.idle(), this.#reads.idle()]);
     await this.#checkpointer?.stop();
   }
 }
