@@ -615,7 +615,7 @@ describe('revokit serve start-up and shutdown (issue #2)', () => {
   it('serve --store-timeout takes a whole number of ms from 2000 to 60000, else exits 2 (docs/stores.md, PostgreSQL statement timeout)', async () => {
     for (const value of ['1999', '60001', 'abc', '2500.5', '']) {
       const stderr = await serveRefused(['--store-timeout', value]);
-      assert.match(stderr, /--store-timeout must be a whole number of ms from 2000 to 60000/);
+      assert.match(stderr, /--store-timeout must be a whole number from 2000 to 60000/);
     }
   });
 

@@ -5,7 +5,7 @@ import { originProblem } from '../server/cors.js';
 import { issuerProblem } from '../server/issuer.js';
 import { CliError } from './cli-error.js';
 import { createLogger } from './logger.js';
-import { DEFAULT_STORE, redactText } from './open-store.js';
+import { DEFAULT_STORE, DEFAULT_STORE_TIMEOUT, redactText } from './open-store.js';
 import { MAX_STORE_TIMEOUT, MIN_STORE_TIMEOUT, serve } from './serve.js';
 import { migrateCommand, purgeCommand, revokeCommand } from './store-commands.js';
 
@@ -150,20 +150,13 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
-  const storeTimeout =
-    values['store-timeout'] === undefined ? undefined : Number(values['store-timeout']);
-  if (
-    storeTimeout !== undefined &&
-    !(
-      Number.isInteger(storeTimeout) &&
-      storeTimeout >= MIN_STORE_TIMEOUT &&
-      storeTimeout <= MAX_STORE_TIMEOUT
-    )
-  ) {
-    throw new CliError(
-      `--store-timeout must be a whole number of ms from ${MIN_STORE_TIMEOUT} to ${MAX_STORE_TIMEOUT}, not "${values['store-timeout']}"`,
-    );
-  }
+  const storeTimeout = wholeNumber(
+    '--store-timeout',
+    values['store-timeout'],
+    DEFAULT_STORE_TIMEOUT,
+    MIN_STORE_TIMEOUT,
+    MAX_STORE_TIMEOUT,
+  );
 
   const logger = createLogger();
   // Handlers go in before start-up, so a signal that arrives while the server is still
@@ -235,11 +228,18 @@ function parserMessage(error: Error & { code?: string }): string {
   }
 }
 
-function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number) {
+function wholeNumber(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+) {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (value.trim() === '' || !Number.isSafeInteger(number) || number < min) {
-    throw new CliError(`${flag} must be a whole number of at least ${min}, not "${value}"`);
+  if (value.trim() === '' || !Number.isSafeInteger(number) || number < min || number > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new CliError(`${flag} must be a whole number ${range}, not "${value}"`);
   }
   return number;
 }

@@ -62,18 +62,40 @@ export interface OpenStoreOptions {
   readonly busyTimeout?: number | undefined;
 }
 
+/** The endpoints' store timeout under `revokit serve` without `--store-timeout`, in ms. */
+export const DEFAULT_STORE_TIMEOUT = 5000;
+
 /**
- * The `statement_timeout` `revokit serve` gives PostgreSQL by default, in ms: a second
- * below the endpoints' store timeout (`storeTimeout`, 5000 ms by default; `--store-timeout`
- * moves both). A request the endpoint
- * has given up on (503, RFC 7009 §2.2.1) would otherwise keep its statement running, and
- * its row locks held, and might commit a revocation after the client was told it failed.
- * The second left covers taking a pooled connection and the round trip.
+ * The store's own limits inside the endpoints' store timeout, so that a revocation
+ * answered 503 is not committed afterwards. PostgreSQL: a call waits for a batch slot a
+ * tenth of it at most, and its statement is cancelled before the endpoint gives up, half
+ * a second being left for taking a pooled connection and the round trip (at 5000 ms:
+ * 500 ms and 4000 ms). Redis's command timeout is the store timeout itself; SQLite's lock
+ * wait half a second below it, at most 2000 ms. A longer timeout for a distant database
+ * lets calls wait longer behind slow statements instead of being shed.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
  * @see https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT
  */
-export const SERVE_STATEMENT_TIMEOUT = 4000;
+export function storeLimits(storeTimeout: number) {
+  const batchQueueTimeout = Math.floor(storeTimeout / 10);
+  return {
+    batchQueueTimeout,
+    statementTimeout: storeTimeout - batchQueueTimeout - 500,
+    commandTimeout: storeTimeout,
+    busyTimeout: Math.min(2000, storeTimeout - 500),
+  };
+}
+
+/**
+ * The `statement_timeout` PostgreSQL gets when none is asked for: `revokit serve`'s at its
+ * default store timeout. A request the endpoint has given up on (503) would otherwise keep
+ * its statement running, and its row locks held, and might commit a revocation after the
+ * client was told it failed.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+ */
+export const SERVE_STATEMENT_TIMEOUT = storeLimits(DEFAULT_STORE_TIMEOUT).statementTimeout;
 
 const FORMS = 'sqlite:PATH, postgres://…, redis://… or memory:';
 

@@ -9,7 +9,7 @@ import { createIntrospectionEndpoint } from '../rfc7662/create-introspection-end
 import { AuthorizationServer } from '../server/authorization-server.js';
 import { CliError } from './cli-error.js';
 import type { Logger } from './logger.js';
-import { type OpenedStore, openStore } from './open-store.js';
+import { DEFAULT_STORE_TIMEOUT, type OpenedStore, openStore, storeLimits } from './open-store.js';
 import { parseSeed, type Seed, SeedError, seedTokens } from './seed.js';
 
 /** Options of `revokit serve`. */
@@ -42,27 +42,6 @@ export interface ServeOptions {
 export const MIN_STORE_TIMEOUT = 2000;
 /** The longest `--store-timeout`: past a minute, a client has long given up. */
 export const MAX_STORE_TIMEOUT = 60_000;
-const DEFAULT_STORE_TIMEOUT = 5000;
-
-/**
- * The store's own limits inside the endpoints' store timeout. PostgreSQL: a call waits for
- * a batch slot a tenth of it at most, and its statement is cancelled before the endpoint
- * gives up, half a second being left for the round trip (at 5000 ms: 500 ms and 4000 ms).
- * A longer timeout for a distant database lets calls wait longer behind slow statements
- * instead of being shed.
- *
- * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
- */
-function storeLimits(storeTimeout: number) {
-  const batchQueueTimeout = Math.floor(storeTimeout / 10);
-  return {
-    batchQueueTimeout,
-    statementTimeout: storeTimeout - batchQueueTimeout - 500,
-    commandTimeout: storeTimeout,
-    busyTimeout: Math.min(2000, storeTimeout - 500),
-  };
-}
-
 /** A running `revokit serve`. */
 export interface RunningServer {
   readonly url: string;
