@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthorizationServer } from '../server/authorization-server.js';
 import { nodeEndpointRequest, whenAnswerable } from './bridge.js';
-import { writeNodeResponse } from './node.js';
+import { writeOrDestroy } from './node-response.js';
+import { readInTurn, writeInTurn } from './turn-writer.js';
 
 /**
  * The part of Express's `req` revokit reads. Structural, so using `revokit/express` needs
@@ -33,7 +34,10 @@ function answer(
 ): void {
   whenAnswerable(req, res, () => {
     const request = nodeEndpointRequest(req, { url: req.originalUrl, refusal: REFUSAL });
-    server.handle(name, request).then((response) => writeNodeResponse(res, response), next);
+    const readIn = readInTurn();
+    server
+      .handle(name, request)
+      .then((response) => writeInTurn(readIn, () => writeOrDestroy(res, response)), next);
   });
 }
 

@@ -11,7 +11,8 @@ import { InvalidRequestError } from '../errors/oauth-error.js';
 import type { EndpointResponse } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
 import { repeated } from './bridge.js';
-import { type NodeHandlerOptions, toNodeHandler, writeNodeResponse } from './node.js';
+import { type NodeHandlerOptions, toNodeHandler } from './node.js';
+import { writeNodeResponse } from './node-response.js';
 
 /** A request refused before any handler saw it: what an access log may record of it. */
 export interface NodeRefusal {

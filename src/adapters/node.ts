@@ -1,8 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 import type { EndpointRequest } from '../http/endpoint-request.js';
-import { type EndpointResponse, NO_STORE_HEADERS } from '../http/endpoint-response.js';
+import { NO_STORE_HEADERS } from '../http/endpoint-response.js';
 import type { AuthorizationServer } from '../server/authorization-server.js';
 import {
   answerable,
@@ -11,17 +10,18 @@ import {
   nodeEndpointRequest,
   whenAnswerable,
 } from './bridge.js';
+import { type NodeResponse, writeOrDestroy, writeServerError } from './node-response.js';
+import { readInTurn, writeInTurn } from './turn-writer.js';
 
 export type { NodeRequest } from './bridge.js';
 export { BodyAlreadyReadError, readNodeBody } from './bridge.js';
+export { writeNodeResponse } from './node-response.js';
 export {
   answerClientError,
   createNodeServer,
   type NodeRefusal,
   type NodeServerOptions,
 } from './node-server.js';
-
-type NodeResponse = ServerResponse | Http2ServerResponse;
 
 /**
  * Views a `node:http` request as an {@link EndpointRequest}, without building a Fetch
@@ -35,40 +35,6 @@ export function fromNodeRequest(req: NodeRequest, body?: string): EndpointReques
     rawBody: body,
     refusal: 'a listener read the request stream before revokit did.',
   });
-}
-
-/**
- * Writes an {@link EndpointResponse} to a `node:http` response: status, every header, body.
- *
- * @see https://nodejs.org/api/http.html#responsewriteheadstatuscode-statusmessage-headers
- */
-export function writeNodeResponse(res: NodeResponse, response: EndpointResponse): void {
-  if (res.headersSent) return;
-  if (response.status === 204) {
-    // A preflight's body is never read: unless it has all arrived, the connection closes
-    // rather than drain an upload of any size (row 2).
-    const headers = bodyStillComing((res as ServerResponse).req)
-      ? { ...response.headers, connection: 'close' }
-      : response.headers;
-    (res as ServerResponse).writeHead(204, headers);
-    res.end();
-    return;
-  }
-  // With its length known, Node sends head and body in one write instead of chunked
-  // framing (a size line, the body, a last empty chunk: a writev per answer). Copied with
-  // Object.assign, not spread: on Node 20 an object spread from a fresh object made
-  // writeHead cost ~10 µs more per answer (bench, issue #5), a third of a bare handler.
-  const headers = Object.assign({}, response.headers);
-  headers['content-length'] = String(Buffer.byteLength(response.body));
-  if (bodyStillComing((res as ServerResponse).req)) headers.connection = 'close';
-  (res as ServerResponse).writeHead(response.status, headers);
-  res.end(response.body);
-}
-
-/** Answers 500 when a handler rejected: a bug, such as an endpoint name never registered. */
-function writeServerError(res: NodeResponse): void {
-  if (!res.headersSent) (res as ServerResponse).writeHead(500, NO_STORE_HEADERS);
-  res.end('{"error":"server_error"}');
 }
 
 /** Options of {@link toNodeHandler}. */
@@ -93,11 +59,12 @@ export function toNodeHandler(
 ): (req: NodeRequest, res: NodeResponse) => void {
   const { endpoint } = options;
   const run = (req: NodeRequest, res: NodeResponse) => {
+    const readIn = readInTurn();
     const request = fromNodeRequest(req);
     const pending = endpoint ? server.handle(endpoint, request) : server.route(request);
     pending.then(
-      (response) => writeNodeResponse(res, response),
-      () => writeServerError(res),
+      (response) => writeInTurn(readIn, () => writeOrDestroy(res, response)),
+      () => writeInTurn(readIn, () => writeServerError(res)),
     );
   };
   return (req, res) => whenAnswerable(req, res as ServerResponse, run);
