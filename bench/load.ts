@@ -91,7 +91,7 @@ export class ServerProcess {
     });
   }
 
-  async cpu(): Promise<{ cpuMs: number; wallMs: number; rssMb: number }> {
+  async cpu(): Promise<{ cpuMs: number; wallMs: number; rssMb: number; found: number }> {
     return this.call({ cmd: 'cpu' });
   }
 
@@ -146,6 +146,8 @@ export interface LoadResult {
   readonly databaseCpuMicros: number;
   /** The machine's CPUs busy over the run, 1 = all of them: below 1, the run waited. */
   readonly machineBusy: number;
+  /** Requests the baseline found a stored token for (0 from a revokit server). */
+  readonly found: number;
 }
 
 /** Linux's USER_HZ: /proc reports CPU time in 1/100 s on every architecture it runs on. */
@@ -279,6 +281,7 @@ export async function runLoad(server: ServerProcess, spec: LoadSpec): Promise<Lo
     databaseCpuMicros: count > 0 ? databaseCpu / count : Number.NaN,
     machineBusy:
       (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+    found: cpuAfter.found - cpuBefore.found,
   };
 }
 

@@ -135,6 +135,15 @@ export function summarize(
     const bad = runs.map((run) => `${run.revokit.non2xx}/${run.revokit.errors}`).join(', ');
     notes.push(`non-2xx/errors per revokit run: ${bad}`);
   }
+  // Scenarios 2 and 3 name stored tokens: a baseline that finds none did not look them up.
+  if (
+    (scenario === 2 || scenario === 3) &&
+    runs.some((run) => run.baseline.found < run.baseline.requests)
+  ) {
+    notes.push(
+      `the baseline found ${runs.map((run) => `${run.baseline.found}/${run.baseline.requests}`).join(', ')} tokens`,
+    );
+  }
   const of = (pick: (run: (typeof runs)[number]) => number) => median(runs.map(pick));
   return {
     store,

@@ -13,7 +13,7 @@ import { createRevocationEndpoint } from '../src/rfc7009/create-revocation-endpo
 import { createIntrospectionEndpoint } from '../src/rfc7662/create-introspection-endpoint.js';
 import { AuthorizationServer } from '../src/server/authorization-server.js';
 import type { StoredToken, TokenStore } from '../src/stores/token-store.js';
-import { type BaselineTokens, baselineHandler } from './baseline.js';
+import { type BaselineTokens, baselineFound, baselineHandler } from './baseline.js';
 import {
   type OpenedBenchStore,
   openBenchStore,
@@ -259,6 +259,7 @@ async function handle(command: Command): Promise<unknown> {
         cpuMs: (usage.user + usage.system) / 1000,
         wallMs: performance.now(),
         rssMb: process.memoryUsage.rss() / 2 ** 20,
+        found: baselineFound(),
       };
     }
     case 'stop': {
