@@ -43,8 +43,16 @@ export function writeOrDestroy(res: NodeResponse, response: EndpointResponse): v
   }
 }
 
-/** Answers 500 when a handler rejected: a bug, such as an endpoint name never registered. */
+/**
+ * Answers 500 when a handler rejected: a bug, such as an endpoint name never registered.
+ * Never throws, as the turn's queued writes rely on: a 500 Node refuses to write ends its
+ * connection instead.
+ */
 export function writeServerError(res: NodeResponse): void {
-  if (!res.headersSent) (res as ServerResponse).writeHead(500, NO_STORE_HEADERS);
-  res.end('{"error":"server_error"}');
+  try {
+    if (!res.headersSent) (res as ServerResponse).writeHead(500, NO_STORE_HEADERS);
+    res.end('{"error":"server_error"}');
+  } catch {
+    res.destroy();
+  }
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import express from 'express';
+import { routes } from '../../src/adapters/express.js';
 import { toNodeHandler } from '../../src/adapters/node.js';
 import { readInTurn, writeInTurn } from '../../src/adapters/turn-writer.js';
 import { MemoryClientStore } from '../../src/client-auth/client-store.js';
@@ -54,12 +56,32 @@ describe('turn-writer: writes queued for the end of the turn that read their req
   });
 });
 
-/** A client store and a revocation endpoint over `store`, behind toNodeHandler. */
-async function handlerOver(store: TokenStore) {
+type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A server with a revocation endpoint over `store`. */
+async function serverOver(store: TokenStore): Promise<AuthorizationServer> {
   const clients = await MemoryClientStore.fromMetadata(CLIENTS);
   const server = new AuthorizationServer({ clients });
   server.registerEndpoint(createRevocationEndpoint(store));
-  return toNodeHandler(server);
+  return server;
+}
+
+/** The two adapters that write through the turn writer: node:http and Express. */
+const ADAPTERS: [string, (server: AuthorizationServer) => NodeHandler][] = [
+  ['toNodeHandler', (server) => toNodeHandler(server)],
+  [
+    'Express routes()',
+    (server) => {
+      const app = express();
+      app.use(routes(server));
+      return app as unknown as NodeHandler;
+    },
+  ],
+];
+
+/** A client store and a revocation endpoint over `store`, behind toNodeHandler. */
+async function handlerOver(store: TokenStore) {
+  return toNodeHandler(await serverOver(store));
 }
 
 /** Counts calls of `res.end` into `log`. */
@@ -71,61 +93,70 @@ function recordEnd(res: ServerResponse, log: string[], label: string): void {
   }) as ServerResponse['end'];
 }
 
-describe('toNodeHandler: answers of one turn leave together, at its end (issue #5)', () => {
-  const store = new MemoryTokenStore();
-  const log: string[] = [];
-  let mounted: Mounted;
+/**
+ * A server that holds requests until two are here, then hands both to `handler` in one
+ * turn, as a busy server reads several in one poll; `log` (when given) gets a marker queued
+ * first, telling the turn's end from before it, and each answer's `res.end`. A request with
+ * `x-refuse-write` gets a `writeHead` that throws, like a header Node refuses.
+ */
+function listenHoldingTwo(handler: NodeHandler, log?: string[]): Promise<Mounted> {
   let held: [IncomingMessage, ServerResponse][] = [];
-  before(async () => {
-    const handler = await handlerOver(store);
-    // Two requests, held until both are here, are handled in one turn, as a busy server
-    // reads several in one poll; a marker queued first tells the turn's end from before it.
-    mounted = await listen(
-      createServer((req, res) => {
-        held.push([req, res]);
-        if (held.length < 2) return;
-        setImmediate(() => log.push('turn ends'));
-        for (const [i, [q, s]] of held.entries()) {
-          recordEnd(s, log, `answer ${i + 1}`);
-          if (q.headers['x-refuse-write'] !== undefined) {
-            s.writeHead = () => {
-              throw new TypeError('a header Node refuses');
-            };
-          }
-          handler(q, s);
+  return listen(
+    createServer((req, res) => {
+      held.push([req, res]);
+      if (held.length < 2) return;
+      if (log) setImmediate(() => log.push('turn ends'));
+      for (const [i, [q, s]] of held.entries()) {
+        if (log) recordEnd(s, log, `answer ${i + 1}`);
+        if (q.headers['x-refuse-write'] !== undefined) {
+          s.writeHead = () => {
+            throw new TypeError('a header Node refuses');
+          };
         }
-        held = [];
-      }),
-    );
-  });
-  after(() => mounted.close());
+        handler(q, s);
+      }
+      held = [];
+    }),
+  );
+}
 
-  it('a synchronous store’s answers are written after the turn’s callbacks start, back to back', async () => {
-    log.length = 0;
-    const [a, b] = [await issueGrant(store, 'app'), await issueGrant(store, 'app')];
-    const answers = await Promise.all(
-      [a, b].map((grant) => revoke(mounted.url, '/oauth/revoke', form({ token: grant.access }))),
-    );
-    for (const answer of answers) assertRevoked200(answer);
-    assert.deepEqual(log, ['turn ends', 'answer 1', 'answer 2']);
-    assert.equal(await isRevoked(store, a.access), true);
-    assert.equal(await isRevoked(store, b.access), true);
-  });
-
-  it('a write Node refuses ends its own connection only; the turn’s other answers still leave', async () => {
-    log.length = 0;
-    const [a, b] = [await issueGrant(store, 'app'), await issueGrant(store, 'app')];
-    const refused = revoke(mounted.url, '/oauth/revoke', form({ token: a.access }), {
-      'x-refuse-write': '1',
+for (const [adapter, makeHandler] of ADAPTERS) {
+  describe(`${adapter}: answers of one turn leave together, at its end (issue #5)`, () => {
+    const store = new MemoryTokenStore();
+    const log: string[] = [];
+    let mounted: Mounted;
+    before(async () => {
+      mounted = await listenHoldingTwo(makeHandler(await serverOver(store)), log);
     });
-    // The refused request is first in the turn's queue, so a throw there would drop the next.
-    await sleep(50);
-    const served = revoke(mounted.url, '/oauth/revoke', form({ token: b.access }));
-    await assert.rejects(refused, /socket hang up|ECONNRESET/);
-    assertRevoked200(await served);
-    assert.equal(await isRevoked(store, b.access), true);
+    after(() => mounted.close());
+
+    it('a synchronous store’s answers are written after the turn’s callbacks start, back to back', async () => {
+      log.length = 0;
+      const [a, b] = [await issueGrant(store, 'app'), await issueGrant(store, 'app')];
+      const answers = await Promise.all(
+        [a, b].map((grant) => revoke(mounted.url, '/oauth/revoke', form({ token: grant.access }))),
+      );
+      for (const answer of answers) assertRevoked200(answer);
+      assert.deepEqual(log, ['turn ends', 'answer 1', 'answer 2']);
+      assert.equal(await isRevoked(store, a.access), true);
+      assert.equal(await isRevoked(store, b.access), true);
+    });
+
+    it('a write Node refuses ends its own connection only; the turn’s other answers still leave', async () => {
+      log.length = 0;
+      const [a, b] = [await issueGrant(store, 'app'), await issueGrant(store, 'app')];
+      const refused = revoke(mounted.url, '/oauth/revoke', form({ token: a.access }), {
+        'x-refuse-write': '1',
+      });
+      // The refused request is first in the turn's queue, so a throw there would drop the next.
+      await sleep(50);
+      const served = revoke(mounted.url, '/oauth/revoke', form({ token: b.access }));
+      await assert.rejects(refused, /socket hang up|ECONNRESET/);
+      assertRevoked200(await served);
+      assert.equal(await isRevoked(store, b.access), true);
+    });
   });
-});
+}
 
 describe('toNodeHandler: an answer ready in a later turn is written at once (issue #5)', () => {
   const log: string[] = [];
@@ -162,5 +193,27 @@ describe('toNodeHandler: an answer ready in a later turn is written at once (iss
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(log, ['answer', 'turn of the reply ends']);
     assert.equal(await isRevoked(store, grant.access), true);
+  });
+});
+
+describe('toNodeHandler: a 500 Node refuses to write ends its own connection only (issue #5)', () => {
+  let mounted: Mounted;
+  before(async () => {
+    // An endpoint name never registered makes every request reject: the 500 path.
+    const server = await serverOver(new MemoryTokenStore());
+    mounted = await listenHoldingTwo(toNodeHandler(server, { endpoint: 'never-registered' }));
+  });
+  after(() => mounted.close());
+
+  it('the refused 500 resets its connection; the next answer in the turn is still a JSON 500', async () => {
+    const refused = revoke(mounted.url, '/oauth/revoke', form({ token: 'x' }), {
+      'x-refuse-write': '1',
+    });
+    await sleep(50);
+    const served = revoke(mounted.url, '/oauth/revoke', form({ token: 'y' }));
+    await assert.rejects(refused, /socket hang up|ECONNRESET/);
+    const answer = await served;
+    assert.equal(answer.status, 500);
+    assert.deepEqual(JSON.parse(answer.body), { error: 'server_error' });
   });
 });
