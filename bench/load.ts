@@ -210,9 +210,9 @@ function percentile(sorted: Float64Array, p: number): number {
  *
  * The latency percentiles leave out each connection's first response. autocannon starts
  * that request's clock when it builds the client, before the TCP handshake and before it
- * builds the run's other clients, so it measures the load generator's setup (10–20 ms
- * for 50 connections against a bare `node:http` server, issue #5), not an answer under
- * load. With 50 connections that is 50 responses a run: noise in a 30,000-request run,
+ * builds the run's other clients, so it measures the load generator's setup (a median
+ * of 11–47 ms for 50 connections, against the baseline as against revokit, issue #5;
+ * docs/benchmarks.md), not an answer under load. With 50 connections that is 50 responses a run: noise in a 30,000-request run,
  * but 5% of a 1,000-request one (scenario 2 at 10^3 tokens), where it was the p99 of the
  * baseline and revokit alike. Those responses are still counted in req/s, and reported
  * apart as `firstP50` and `firstMax`.

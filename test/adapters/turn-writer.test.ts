@@ -79,11 +79,6 @@ const ADAPTERS: [string, (server: AuthorizationServer) => NodeHandler][] = [
   ],
 ];
 
-/** A client store and a revocation endpoint over `store`, behind toNodeHandler. */
-async function handlerOver(store: TokenStore) {
-  return toNodeHandler(await serverOver(store));
-}
-
 /** Counts calls of `res.end` into `log`. */
 function recordEnd(res: ServerResponse, log: string[], label: string): void {
   const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
@@ -175,7 +170,7 @@ describe('toNodeHandler: an answer ready in a later turn is written at once (iss
   };
   let mounted: Mounted;
   before(async () => {
-    const handler = await handlerOver(store);
+    const handler = toNodeHandler(await serverOver(store));
     mounted = await listen(
       createServer((req, res) => {
         recordEnd(res, log, 'answer');
