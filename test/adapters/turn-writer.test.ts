@@ -35,7 +35,10 @@ describe('turn-writer: writes queued for the end of the turn that read their req
 
   it('a write for a turn that has ended runs at once', async () => {
     const readIn = readInTurn();
-    await sleep(5);
+    // The turn ends in the setImmediate readInTurn queued, ahead of this one. A timer is
+    // not enough: when this runs in the check phase, the next loop's timers run first, so
+    // under load a 5 ms sleep could end before the turn did (CI, 2026-12-04).
+    await new Promise((resolve) => setImmediate(resolve));
     let written = false;
     writeInTurn(readIn, () => {
       written = true;
