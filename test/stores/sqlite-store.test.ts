@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -167,6 +168,43 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     new SqliteTokenStore(memory);
     assert.equal(memory.pragma('wal_autocheckpoint', { simple: true }), 1000, 'no file, no worker');
     memory.close();
+  });
+
+  it('writes that never pause keep the WAL within walLimitMiB: past it the checkpointer empties it (issue #5 "flat cost")', async () => {
+    const file = join(dir, 'wal-limit.db');
+    const db = new Database(file);
+    const store = new SqliteTokenStore(db, { walLimitMiB: 1 });
+    store.migrate();
+    const ids = await Promise.all(Array.from({ length: 3000 }, (_, i) => sha256(`steady-${i}`)));
+    saveAccessTokens(store, ids);
+    const walBytes = () => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+    // A steady stream, a revocation a millisecond: a PASSIVE checkpoint takes longer than
+    // the gaps, so it never finds the WAL whole and the WAL never starts over on its own.
+    // Each commit adds ~10 KB of frames. Only a TRUNCATE checkpoint makes the file shrink.
+    let largest = 0;
+    let shrank = false;
+    let revoked = 0;
+    const started = Date.now();
+    for (const id of ids) {
+      if (Date.now() - started > 1500 || largest > 8 * 1024 * 1024) break;
+      const outcome = await store.revokeTokenIf(id, {
+        clientId: 'c',
+        types: ['access_token'],
+        at: 5,
+      });
+      if (outcome.revoked) revoked++;
+      const size = walBytes();
+      if (size < largest) shrank = true;
+      largest = Math.max(largest, size);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.ok(largest < 8 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+    assert.ok(Date.now() - started >= 1000, 'the stream outlasted several checks (100 ms apart)');
+    assert.ok(shrank, 'the checkpointer emptied the WAL while writes went on');
+    assert.ok(revoked > 0);
+    assert.equal((await store.findToken(ids[revoked - 1]!))?.revokedAt, 5, 'writes only waited');
+    await store.close();
+    db.close();
   });
 
   it('migrations are versioned: a fresh database walks to the latest version once', () => {

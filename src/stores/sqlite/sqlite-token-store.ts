@@ -77,6 +77,16 @@ export interface SqliteTokenStoreOptions {
    * automatic checkpoint, on the connection that commits.
    */
   readonly checkpoint?: 'background' | 'inline';
+  /**
+   * With `checkpoint: 'background'`, the WAL size in MiB (default 256) past which the
+   * checkpointer makes writers wait for a checkpoint that empties it. Writes that never
+   * pause leave the background checkpoint no moment to let the WAL start over, and it
+   * would grow without bound (7 MB a second at a steady 1,700 revocations a second). Each
+   * such checkpoint holds writes back for about as long as a background checkpoint takes
+   * (0.05–0.2 s at 4,000 revocations a second here); a larger limit makes them rarer, for more
+   * disk.
+   */
+  readonly walLimitMiB?: number;
 }
 
 const FILTER_COLUMNS = [
@@ -136,6 +146,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
       this.#checkpointer = startCheckpointer(
         db.name,
         100,
+        Math.max(1, (options.walLimitMiB ?? 256) * 1024 * 1024),
         () => {
           if (db.open) db.pragma('wal_autocheckpoint = 1000');
         },
