@@ -22,6 +22,7 @@ import { type CorsOptions, corsHeaders, originProblem, preflightHeaders } from '
 import type { Endpoint, EndpointClass, HandleState } from './endpoint.js';
 import { Emitter, type ServerEvents } from './events.js';
 import { issuerProblem } from './issuer.js';
+import { StoreDeadline } from './store-deadline.js';
 
 /** Options of an {@link AuthorizationServer}. */
 export interface AuthorizationServerOptions {
@@ -103,6 +104,7 @@ export class AuthorizationServer {
   readonly events = new Emitter<ServerEvents>();
   readonly #methods: Map<string, ClientAuthMethod>;
   readonly #endpoints = new Map<string, Endpoint>();
+  readonly #deadline: StoreDeadline;
   #routes = new Map<string, string>();
 
   constructor(options: AuthorizationServerOptions = {}) {
@@ -135,6 +137,11 @@ export class AuthorizationServer {
       paths: { ...DEFAULT_PATHS, ...options.paths },
       metadata: { response_types_supported: [], ...options.metadata },
     };
+    const { storeTimeout } = this.options;
+    this.#deadline = new StoreDeadline(
+      storeTimeout,
+      () => new Error(`store call timed out after ${storeTimeout} ms`),
+    );
     this.registerEndpoint(MetadataEndpoint);
   }
 
@@ -285,21 +292,8 @@ export class AuthorizationServer {
     return isPromiseLike(result) ? this.#withTimeout(endpoint, result) : result;
   }
 
-  async #withTimeout<T>(endpoint: string, result: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`store call timed out after ${this.options.storeTimeout} ms`)),
-        this.options.storeTimeout,
-      );
-    });
-    try {
-      return await Promise.race([result, timeout]);
-    } catch (error) {
-      throw this.#unavailable(endpoint, error);
-    } finally {
-      clearTimeout(timer);
-    }
+  #withTimeout<T>(endpoint: string, result: Promise<T>): Promise<T> {
+    return this.#deadline.race(result, (error) => this.#unavailable(endpoint, error));
   }
 
   #unavailable(endpoint: string, error: unknown): OAuthError {
