@@ -170,41 +170,83 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     memory.close();
   });
 
-  it('writes that never pause keep the WAL within walLimitMiB: past it the checkpointer empties it (issue #5 "flat cost")', async () => {
-    const file = join(dir, 'wal-limit.db');
+  /**
+   * A steady stream of revocations, one a millisecond, for `ms`, on a store with a 1 MiB
+   * WAL limit: a PASSIVE checkpoint takes longer than the gaps, so it never finds the WAL
+   * whole and the WAL never starts over on its own. Each commit adds ~10 KB of frames; only
+   * a TRUNCATE checkpoint makes the file shrink. `during(elapsed)` runs before each write;
+   * the stream stops early once the WAL passes `capBytes`.
+   */
+  async function steadyRevocations(
+    name: string,
+    ms: number,
+    capBytes: number,
+    during?: (elapsed: number) => void,
+  ) {
+    const file = join(dir, name);
     const db = new Database(file);
     const store = new SqliteTokenStore(db, { walLimitMiB: 1 });
     store.migrate();
     const ids = await Promise.all(Array.from({ length: 3000 }, (_, i) => sha256(`steady-${i}`)));
     saveAccessTokens(store, ids);
     const walBytes = () => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
-    // A steady stream, a revocation a millisecond: a PASSIVE checkpoint takes longer than
-    // the gaps, so it never finds the WAL whole and the WAL never starts over on its own.
-    // Each commit adds ~10 KB of frames. Only a TRUNCATE checkpoint makes the file shrink.
-    let largest = 0;
-    let shrank = false;
-    let revoked = 0;
+    const seen = { largest: 0, shrankAt: -1, revoked: 0, slowest: 0, lasted: 0 };
     const started = Date.now();
     for (const id of ids) {
-      if (Date.now() - started > 1500 || largest > 8 * 1024 * 1024) break;
+      const elapsed = Date.now() - started;
+      if (elapsed > ms || seen.largest > capBytes) break;
+      during?.(elapsed);
+      const asked = Date.now();
       const outcome = await store.revokeTokenIf(id, {
         clientId: 'c',
         types: ['access_token'],
         at: 5,
       });
-      if (outcome.revoked) revoked++;
+      seen.slowest = Math.max(seen.slowest, Date.now() - asked);
+      if (outcome.revoked) seen.revoked++;
       const size = walBytes();
-      if (size < largest) shrank = true;
-      largest = Math.max(largest, size);
+      if (size < seen.largest) seen.shrankAt = Date.now() - started;
+      seen.largest = Math.max(seen.largest, size);
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    assert.ok(largest < 8 * 1024 * 1024, `the WAL reached ${largest} bytes`);
-    assert.ok(Date.now() - started >= 1000, 'the stream outlasted several checks (100 ms apart)');
-    assert.ok(shrank, 'the checkpointer emptied the WAL while writes went on');
-    assert.ok(revoked > 0);
-    assert.equal((await store.findToken(ids[revoked - 1]!))?.revokedAt, 5, 'writes only waited');
+    seen.lasted = Date.now() - started;
+    const last = ids[seen.revoked - 1];
+    assert.ok(last, 'a revocation went through');
+    assert.equal((await store.findToken(last))?.revokedAt, 5, 'writes only waited');
     await store.close();
     db.close();
+    return seen;
+  }
+
+  it('writes that never pause keep the WAL within walLimitMiB: past it the checkpointer empties it (issue #5 "flat cost")', async () => {
+    const seen = await steadyRevocations('wal-limit.db', 1500, 8 * 1024 * 1024);
+    assert.ok(seen.largest < 8 * 1024 * 1024, `the WAL reached ${seen.largest} bytes`);
+    assert.ok(seen.lasted >= 1000, 'the stream outlasted several checks (100 ms apart)');
+    assert.ok(seen.shrankAt >= 0, 'the checkpointer emptied the WAL while writes went on');
+  });
+
+  it('a reader holding an old snapshot does not make writers wait: the WAL is emptied once it lets go (issue #5 "flat cost")', async () => {
+    // Another process's long read (a backup, an open sqlite3 shell) pins the frames after
+    // its snapshot: no checkpoint may copy them until it ends, so a TRUNCATE would only hold
+    // the write lock while waiting for it, for its whole busy timeout, time after time.
+    const reader = new Database(join(dir, 'wal-reader.db'), { fileMustExist: false });
+    let holding = false;
+    const seen = await steadyRevocations('wal-reader.db', 2500, 32 * 1024 * 1024, (elapsed) => {
+      if (!holding && elapsed >= 100 && elapsed < 500) {
+        reader.exec('BEGIN');
+        reader.prepare('SELECT count(*) FROM revokit_tokens').get();
+        holding = true;
+      } else if (holding && elapsed >= 500) {
+        reader.exec('COMMIT');
+        holding = false;
+      }
+    });
+    if (holding) reader.exec('COMMIT');
+    reader.close();
+    assert.ok(seen.slowest < 700, `a revocation waited ${seen.slowest} ms`);
+    // A TRUNCATE refused as the reader started waits a second before the next try.
+    assert.ok(seen.shrankAt > 500, 'emptied after the reader let go');
+    assert.ok(seen.largest < 32 * 1024 * 1024, `the WAL reached ${seen.largest} bytes`);
   });
 
   it('migrations are versioned: a fresh database walks to the latest version once', () => {

@@ -13,10 +13,23 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
 const limit = Math.max(1, Math.floor(workerData.walLimitBytes / db.pragma('page_size', { simple: true })));
+let truncateAfter = 0;
 const timer = setInterval(() => {
   try {
     const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (passive && passive.log > limit) db.pragma('wal_checkpoint(TRUNCATE)');
+    if (!passive || passive.log <= limit || Date.now() < truncateAfter) return;
+    // Frames a reader's older snapshot still needs cannot be copied: TRUNCATE would only
+    // make the writers wait for that reader.
+    if (passive.checkpointed < passive.log) return;
+    // TRUNCATE holds the write lock while it waits for readers: never long, and after a
+    // refusal not again for a second.
+    db.pragma('busy_timeout = 20');
+    try {
+      const [truncate] = db.pragma('wal_checkpoint(TRUNCATE)');
+      if (!truncate || truncate.busy) truncateAfter = Date.now() + 1000;
+    } finally {
+      db.pragma('busy_timeout = 1000');
+    }
   } catch {}
 }, workerData.interval);
 parentPort.once('message', () => {
@@ -40,7 +53,9 @@ parentPort.once('message', () => {
  * here) land frames during every PASSIVE one: the WAL grew by 7 MB a second, without end.
  * So once it holds more than `walLimitBytes`, the worker runs a TRUNCATE checkpoint, which
  * makes writers wait while it copies what is left and empties the file; the store's writes
- * wait for it on timers, and lookups go on. Answers `undefined`
+ * wait for it on timers, and lookups go on. It is not tried while a reader's older snapshot
+ * pins frames (it would hold the write lock waiting for that reader), it waits at most 20 ms
+ * for readers, and after a refusal not again for a second. Answers `undefined`
  * when the driver cannot be found from here, and SQLite's own checkpoints stay on; calls
  * `onFailure` if the worker ends before it is stopped. Stops by itself within a second
  * once `isOpen` answers false.
