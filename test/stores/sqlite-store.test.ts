@@ -218,6 +218,18 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     return seen;
   }
 
+  it('walLimitMiB must be a positive number of MiB', () => {
+    const db = new Database(join(dir, 'wal-limit-option.db'));
+    for (const walLimitMiB of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => new SqliteTokenStore(db, { walLimitMiB }),
+        RangeError,
+        String(walLimitMiB),
+      );
+    }
+    db.close();
+  });
+
   it('writes that never pause keep the WAL within walLimitMiB: past it the checkpointer empties it (issue #5 "flat cost")', async () => {
     const seen = await steadyRevocations('wal-limit.db', 1500, 8 * 1024 * 1024);
     assert.ok(seen.largest < 8 * 1024 * 1024, `the WAL reached ${seen.largest} bytes`);

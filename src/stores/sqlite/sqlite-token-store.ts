@@ -135,6 +135,11 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   readonly #reads: BusyQueue;
 
   constructor(db: Database, options: SqliteTokenStoreOptions = {}) {
+    const walLimitMiB = options.walLimitMiB ?? 256;
+    // NaN would pass every size check below and empty the WAL every 100 ms.
+    if (!(walLimitMiB > 0 && Number.isFinite(walLimitMiB))) {
+      throw new RangeError(`walLimitMiB: a positive number of MiB, not ${walLimitMiB}`);
+    }
     this.db = db;
     this.#busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 2000));
     this.#writes = new BusyQueue(this.#busyTimeout);
@@ -146,7 +151,7 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
       this.#checkpointer = startCheckpointer(
         db.name,
         100,
-        Math.max(1, (options.walLimitMiB ?? 256) * 1024 * 1024),
+        walLimitMiB * 1024 * 1024,
         () => {
           if (db.open) db.pragma('wal_autocheckpoint = 1000');
         },
