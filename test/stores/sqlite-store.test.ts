@@ -218,8 +218,15 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     return seen;
   }
 
-  it('walLimitMiB must be a positive number of MiB', () => {
+  it('walLimitMiB and cacheSizeMiB must be positive numbers of MiB', () => {
     const db = new Database(join(dir, 'wal-limit-option.db'));
+    for (const cacheSizeMiB of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => new SqliteTokenStore(db, { cacheSizeMiB }),
+        RangeError,
+        String(cacheSizeMiB),
+      );
+    }
     for (const walLimitMiB of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       assert.throws(
         () => new SqliteTokenStore(db, { walLimitMiB }),

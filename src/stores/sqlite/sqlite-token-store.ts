@@ -89,6 +89,18 @@ export interface SqliteTokenStoreOptions {
   readonly walLimitMiB?: number;
 }
 
+/**
+ * A size option in MiB: a positive, finite number. A NaN would reach SQLite as a syntax
+ * error (the page cache) or pass every size check and empty the WAL every 100 ms.
+ */
+function mebibytes(name: string, value: number | undefined, fallback: number): number {
+  const size = value ?? fallback;
+  if (!(size > 0 && Number.isFinite(size))) {
+    throw new RangeError(`${name}: a positive number of MiB, not ${size}`);
+  }
+  return size;
+}
+
 const FILTER_COLUMNS = [
   ['clientId', 'client_id'],
   ['sub', 'sub'],
@@ -135,18 +147,15 @@ export class SqliteTokenStore implements ReplayCache, TokenStore, WritableClient
   readonly #reads: BusyQueue;
 
   constructor(db: Database, options: SqliteTokenStoreOptions = {}) {
-    const walLimitMiB = options.walLimitMiB ?? 256;
-    // NaN would pass every size check below and empty the WAL every 100 ms.
-    if (!(walLimitMiB > 0 && Number.isFinite(walLimitMiB))) {
-      throw new RangeError(`walLimitMiB: a positive number of MiB, not ${walLimitMiB}`);
-    }
+    const walLimitMiB = mebibytes('walLimitMiB', options.walLimitMiB, 256);
+    const cacheSizeMiB = mebibytes('cacheSizeMiB', options.cacheSizeMiB, 64);
     this.db = db;
     this.#busyTimeout = Math.max(0, Math.floor(options.busyTimeout ?? 2000));
     this.#writes = new BusyQueue(this.#busyTimeout);
     this.#reads = new BusyQueue(this.#busyTimeout);
     db.pragma('journal_mode = WAL');
     db.pragma(`busy_timeout = ${Math.min(this.#busyTimeout, BUSY_SLICE_MS)}`);
-    db.pragma(`cache_size = -${Math.max(1, Math.floor((options.cacheSizeMiB ?? 64) * 1024))}`);
+    db.pragma(`cache_size = -${Math.max(1, Math.floor(cacheSizeMiB * 1024))}`);
     if ((options.checkpoint ?? 'background') === 'background' && !db.memory && !db.readonly) {
       this.#checkpointer = startCheckpointer(
         db.name,
