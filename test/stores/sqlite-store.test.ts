@@ -248,7 +248,7 @@ describe('sqlite store specifics (issue #3 "SQLite")', () => {
     // Another process's long read (a backup, an open sqlite3 shell) pins the frames after
     // its snapshot: no checkpoint may copy them until it ends, so a TRUNCATE would only hold
     // the write lock while waiting for it, for its whole busy timeout, time after time.
-    const reader = new Database(join(dir, 'wal-reader.db'), { fileMustExist: false });
+    const reader = new Database(join(dir, 'wal-reader.db'));
     let holding = false;
     const seen = await steadyRevocations('wal-reader.db', 2500, 32 * 1024 * 1024, (elapsed) => {
       if (!holding && elapsed >= 100 && elapsed < 500) {

@@ -12,7 +12,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 1000');
-const limit = Math.max(1, Math.floor(workerData.walLimitBytes / db.pragma('page_size', { simple: true })));
+const pageSize = db.pragma('page_size', { simple: true });
+const limit = Math.max(1, Math.floor(workerData.walLimitBytes / pageSize));
 let truncateAfter = 0;
 const timer = setInterval(() => {
   try {

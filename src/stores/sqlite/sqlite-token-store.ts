@@ -83,8 +83,8 @@ export interface SqliteTokenStoreOptions {
    * pause leave the background checkpoint no moment to let the WAL start over, and it
    * would grow without bound (7 MB a second at a steady 1,700 revocations a second). Each
    * such checkpoint holds writes back for about as long as a background checkpoint takes
-   * (0.05–0.2 s at 4,000 revocations a second here); a larger limit makes them rarer, for more
-   * disk.
+   * (0.05–0.2 s at 4,000 revocations a second here); a larger limit makes them rarer, for
+   * more disk.
    */
   readonly walLimitMiB?: number;
 }
